@@ -1,0 +1,288 @@
+"""Writes on customers: each validates, writes in one transaction and logs an activity."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from storefront_crm.errors import ServiceError
+from storefront_crm.models import Store
+
+from .models import (
+    AccountType,
+    ActivityEvent,
+    Customer,
+    CustomerGroup,
+    CustomerNote,
+    CustomerSource,
+    CustomerTag,
+    GroupKind,
+    TaggedCustomer,
+)
+
+
+class TagLimitExceeded(ServiceError):
+    code = "tag_limit"
+
+
+class EmailTaken(ServiceError):
+    code = "email_taken"
+
+
+def email_normalize(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def email_validate(email: str, *, field: str = "email") -> str:
+    email = email_normalize(email)
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ServiceError(_("“%(email)s” is not a valid email address.") % {"email": email},
+                           field=field) from None
+    return email
+
+
+def activity_record(*, store: Store, customer: Customer | None, actor: Any, verb: str,
+                    **data: Any) -> ActivityEvent:
+    return ActivityEvent.objects.create(
+        store=store, customer=customer, verb=verb, data=data,
+        actor=actor if getattr(actor, "pk", None) else None,
+    )
+
+
+# --- Groups ---------------------------------------------------------------------------
+
+def group_defaults_create(store: Store) -> None:
+    """Every store starts with the groups Guests and Standard."""
+    for kind, name in ((GroupKind.GUESTS, _("Guests")), (GroupKind.STANDARD, _("Standard"))):
+        CustomerGroup.objects.get_or_create(store=store, kind=kind, defaults={"name": str(name)})
+
+
+def group_default(store: Store, account_type: str) -> CustomerGroup:
+    """Registered customers fall into Standard, guests into Guests."""
+    kind = GroupKind.STANDARD if account_type == AccountType.REGISTERED else GroupKind.GUESTS
+    group = CustomerGroup.objects.filter(store=store, kind=kind).first()
+    if group is None:
+        group_defaults_create(store)
+        group = CustomerGroup.objects.get(store=store, kind=kind)
+    return group
+
+
+# --- Tags -----------------------------------------------------------------------------
+
+def tag_names_clean(names: Iterable[str]) -> list[str]:
+    """Trimmed, de-duplicated (case-insensitively), order kept."""
+    seen: dict[str, str] = {}
+    for name in names:
+        name = " ".join((name or "").split())[:100]
+        if name and name.lower() not in seen:
+            seen[name.lower()] = name
+    return list(seen.values())
+
+
+@transaction.atomic
+def tags_ensure(*, store: Store, names: Iterable[str]) -> list[CustomerTag]:
+    """The store's tags for ``names``, creating missing ones within the per-store limit."""
+    names = tag_names_clean(names)
+    if not names:
+        return []
+    # One writer of a store's tags at a time, so two requests cannot pass the limit together.
+    Store.objects.select_for_update().filter(pk=store.pk).first()
+    # At most a few hundred rows: the limit keeps this read small.
+    existing = {tag.name.lower(): tag for tag in CustomerTag.objects.filter(store=store)}
+    missing = [name for name in names if name.lower() not in existing]
+    if missing:
+        limit = settings.STOREFRONT_MAX_TAGS_PER_STORE
+        count = len(existing)
+        if count + len(missing) > limit:
+            raise TagLimitExceeded(
+                _("A store can have at most %(limit)d tags; it has %(count)d, and "
+                  "%(new)d more would pass the limit (%(names)s).")
+                % {"limit": limit, "count": count, "new": len(missing),
+                   "names": ", ".join(missing[:5])},
+                field="tags",
+            )
+        for name in missing:
+            existing[name.lower()] = _tag_create(store, name)
+    return [existing[name.lower()] for name in names]
+
+
+def _tag_create(store: Store, name: str) -> CustomerTag:
+    base = slugify(name, allow_unicode=True)[:90] or "tag"
+    slug, suffix = base, 1
+    while CustomerTag.objects.filter(store=store, slug=slug).exists():
+        suffix += 1
+        slug = f"{base}-{suffix}"
+    return CustomerTag.objects.create(store=store, name=name, slug=slug)
+
+
+@transaction.atomic
+def customer_tags_add(*, store: Store, customer: Customer, names: Iterable[str],
+                      actor: Any = None) -> list[CustomerTag]:
+    tags = tags_ensure(store=store, names=names)
+    have = set(TaggedCustomer.objects.filter(store=store, content_object=customer)
+               .values_list("tag_id", flat=True))
+    new = [tag for tag in tags if tag.pk not in have]
+    TaggedCustomer.objects.bulk_create(
+        [TaggedCustomer(store=store, content_object=customer, tag=tag) for tag in new])
+    if new:
+        activity_record(store=store, customer=customer, actor=actor, verb="tags.added",
+                        tags=[tag.name for tag in new])
+    return new
+
+
+@transaction.atomic
+def customer_tags_remove(*, store: Store, customer: Customer, names: Iterable[str],
+                         actor: Any = None) -> int:
+    lowered = {name.lower() for name in tag_names_clean(names)}
+    links = [link for link in TaggedCustomer.objects.select_related("tag")
+             .filter(store=store, content_object=customer) if link.tag.name.lower() in lowered]
+    TaggedCustomer.objects.filter(pk__in=[link.pk for link in links]).delete()
+    if links:
+        activity_record(store=store, customer=customer, actor=actor, verb="tags.removed",
+                        tags=[link.tag.name for link in links])
+    return len(links)
+
+
+# --- Customers ------------------------------------------------------------------------
+
+CUSTOMER_FIELDS = {
+    "first_name", "last_name", "phone", "country", "company", "customer_since", "source",
+    "account_type", "is_active", "is_blocked", "email_confirmed", "tax_exempt", "vat_id",
+    "custom_fields",
+}
+
+
+def _email_free(store: Store, email: str, *, except_pk: int | None = None) -> None:
+    other = Customer.objects.filter(store=store, email=email).exclude(pk=except_pk).first()
+    if other is not None:
+        raise EmailTaken(_("Another customer of this store already has the email "
+                           "“%(email)s”.") % {"email": email}, field="email", customer=other)
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    store: Store,
+    actor: Any = None,
+    email: str,
+    group: CustomerGroup | None = None,
+    tags: Iterable[str] = (),
+    accepts_marketing: bool = False,
+    **fields: Any,
+) -> Customer:
+    """Create a customer; the email (any letter case) must be new to the store."""
+    unknown = set(fields) - CUSTOMER_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown customer fields: {sorted(unknown)}")
+    email = email_validate(email)
+    _email_free(store, email)
+    account_type = fields.get("account_type", AccountType.GUEST)
+    if group is not None and group.store_id != store.pk:
+        raise ServiceError(_("That group does not exist."), field="group")
+    now = timezone.now()
+    customer = Customer.objects.create(
+        store=store, email=email, group=group or group_default(store, account_type),
+        accepts_marketing=accepts_marketing,
+        marketing_consent_at=now if accepts_marketing else None,
+        **fields,
+    )
+    activity_record(store=store, customer=customer, actor=actor, verb="customer.created",
+                    source=customer.source)
+    if tags:
+        customer_tags_add(store=store, customer=customer, names=tags, actor=actor)
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, store: Store, customer: Customer, actor: Any = None,
+                    **changes: Any) -> Customer:
+    """Change fields of a customer; email stays unique, consent changes are timestamped."""
+    changed: dict[str, list[str]] = {}
+    if "email" in changes:
+        email = email_validate(changes.pop("email"))
+        if email != customer.email:
+            _email_free(store, email, except_pk=customer.pk)
+            changed["email"] = [customer.email, email]
+            customer.email = email
+    if "group" in changes:
+        group = changes.pop("group")
+        if group.store_id != store.pk:
+            raise ServiceError(_("That group does not exist."), field="group")
+        if group.pk != customer.group_id:
+            changed["group"] = [str(customer.group), str(group)]
+            customer.group = group
+    if "accepts_marketing" in changes:
+        accepts = bool(changes.pop("accepts_marketing"))
+        if accepts != customer.accepts_marketing:
+            changed["accepts_marketing"] = [str(customer.accepts_marketing), str(accepts)]
+            customer.accepts_marketing = accepts
+            customer.marketing_consent_at = timezone.now()
+    unknown = set(changes) - CUSTOMER_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown customer fields: {sorted(unknown)}")
+    for name, value in changes.items():
+        old = getattr(customer, name)
+        if old != value:
+            changed[name] = [str(old), str(value)]
+            setattr(customer, name, value)
+    if changed:
+        customer.save()
+        activity_record(store=store, customer=customer, actor=actor, verb="customer.updated",
+                        changes=changed)
+    return customer
+
+
+@transaction.atomic
+def customer_get_or_create_for_order(*, store: Store, email: str,
+                                     defaults: dict[str, Any] | None = None) -> Customer:
+    """The profile for an order's email (any letter case), created with source "order"."""
+    email = email_validate(email)
+    customer = Customer.objects.select_for_update().filter(store=store, email=email).first()
+    if customer is not None:
+        return customer
+    fields = {key: value for key, value in (defaults or {}).items() if key in CUSTOMER_FIELDS}
+    fields["source"] = CustomerSource.ORDER
+    return customer_create(store=store, email=email, **fields)
+
+
+# --- Notes ----------------------------------------------------------------------------
+
+@transaction.atomic
+def note_add(*, store: Store, customer: Customer, actor: Any, body: str) -> CustomerNote:
+    body = body.strip()
+    if not body:
+        raise ServiceError(_("A note cannot be empty."), field="body")
+    note = CustomerNote.objects.create(store=store, customer=customer, author=actor, body=body)
+    activity_record(store=store, customer=customer, actor=actor, verb="note.added",
+                    note_id=note.pk)
+    return note
+
+
+@transaction.atomic
+def note_edit(*, store: Store, note: CustomerNote, actor: Any, body: str) -> CustomerNote:
+    body = body.strip()
+    if not body:
+        raise ServiceError(_("A note cannot be empty."), field="body")
+    note.body = body
+    note.edited_at = timezone.now()
+    note.save(update_fields=["body", "edited_at"])
+    activity_record(store=store, customer=note.customer, actor=actor, verb="note.edited",
+                    note_id=note.pk)
+    return note
+
+
+@transaction.atomic
+def note_delete(*, store: Store, note: CustomerNote, actor: Any) -> None:
+    customer = note.customer
+    note_id = note.pk
+    note.delete()
+    activity_record(store=store, customer=customer, actor=actor, verb="note.deleted",
+                    note_id=note_id)

@@ -1,0 +1,1 @@
+"""Saved segments (stored condition trees) arrive with the segments issue."""

@@ -1,0 +1,144 @@
+"""The one mechanism for long work: a ``Job`` row that a handler advances.
+
+Feature apps register a handler per job kind with ``@job_handler("customers.import")``.
+``job_start`` creates the row and enqueues ``run_job`` after the transaction commits;
+``job_execute`` is the task body (also called directly by management commands, which pass
+``on_progress`` to draw a terminal progress bar). Executing a finished job again does
+nothing, so a redelivered task is harmless.
+"""
+
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Job, JobStatus, Store
+from .tenancy import all_stores, store_scope
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[Job], None]
+
+
+class JobFailed(Exception):
+    """A handler's clear, expected failure; its message is shown to the merchant."""
+
+
+class JobContext:
+    """What a handler gets: the job row and ways to report progress."""
+
+    def __init__(self, job: Job, on_progress: ProgressCallback | None = None) -> None:
+        self.job = job
+        self._on_progress = on_progress
+
+    @property
+    def store(self) -> Store:
+        return self.job.store
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.job.params
+
+    def progress(self, done: int, total: int | None = None, **counts: int) -> None:
+        self.job.progress_done = done
+        if total is not None:
+            self.job.progress_total = total
+        if counts:
+            self.job.counts = {**self.job.counts, **counts}
+        Job.objects.filter(pk=self.job.pk).update(
+            progress_done=self.job.progress_done,
+            progress_total=self.job.progress_total,
+            counts=self.job.counts,
+        )
+        if self._on_progress:
+            self._on_progress(self.job)
+
+    def add_errors(self, errors: list[dict[str, Any]]) -> None:
+        self.job.errors = [*self.job.errors, *errors]
+        Job.objects.filter(pk=self.job.pk).update(errors=self.job.errors)
+
+    def save_result(self, filename: str, content: File) -> None:
+        self.job.result_file.save(filename, content, save=False)
+        Job.objects.filter(pk=self.job.pk).update(result_file=self.job.result_file.name)
+
+
+JobHandler = Callable[[JobContext], str | None]
+_HANDLERS: dict[str, JobHandler] = {}
+
+
+def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
+    def register(handler: JobHandler) -> JobHandler:
+        _HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+def job_start(
+    *,
+    store: Store,
+    kind: str,
+    actor: Any = None,
+    params: dict[str, Any] | None = None,
+    input_file: File | None = None,
+    enqueue: bool = True,
+) -> Job:
+    """Create a queued job; its task is enqueued only once the transaction commits."""
+    if kind not in _HANDLERS:
+        raise ValueError(f"No handler for job kind {kind!r}")
+    job = Job(store=store, kind=kind, params=params or {},
+              created_by=actor if getattr(actor, "pk", None) else None)
+    with store_scope(store):
+        job.save()
+        if input_file is not None:
+            job.input_file.save(input_file.name or "input", input_file, save=True)
+    if enqueue:
+        from .tasks import run_job
+
+        transaction.on_commit(lambda: run_job.delay(job.pk))
+    return job
+
+
+def job_execute(job_id: int, on_progress: ProgressCallback | None = None) -> Job | None:
+    """Run a job's handler once; safe to call again for the same id."""
+    with all_stores(), transaction.atomic():
+        job = Job.objects.select_for_update().select_related("store").filter(pk=job_id).first()
+        if job is None or job.is_finished:
+            return job
+        job.status = JobStatus.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.attempts += 1
+        job.save(update_fields=["status", "started_at", "attempts"])
+    handler = _HANDLERS[job.kind]
+    context = JobContext(job, on_progress)
+    with store_scope(job.store):
+        try:
+            message = handler(context)
+        except JobFailed as failure:
+            _finish(job, JobStatus.FAILED, str(failure))
+        except Exception as error:
+            from .tasks import TRANSIENT_ERRORS
+
+            if isinstance(error, TRANSIENT_ERRORS):
+                Job.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
+                raise
+            logger.exception("Job %s failed", job.pk)
+            _finish(job, JobStatus.FAILED,
+                    _("The job stopped on an unexpected error: %(error)s")
+                    % {"error": traceback.format_exception_only(error)[-1].strip()})
+        else:
+            _finish(job, JobStatus.SUCCEEDED, message or "")
+    return job
+
+
+def _finish(job: Job, status: str, message: str) -> None:
+    job.status = status
+    job.message = message
+    job.finished_at = timezone.now()
+    Job.objects.filter(pk=job.pk).update(status=status, message=message,
+                                         finished_at=job.finished_at)

@@ -1,0 +1,28 @@
+"""Celery tasks of the tenancy core. Tasks take ids and call services."""
+
+import redis
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+# Only these are worth retrying: a database or broker that is briefly away.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+)
+# Far below the broker's visibility timeout (1 h), so a waiting retry is never redelivered.
+MAX_RETRY_BACKOFF = 300
+
+
+@shared_task(
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=MAX_RETRY_BACKOFF,
+    retry_jitter=True,
+    max_retries=6,
+)
+def run_job(job_id: int) -> None:
+    from .jobs import job_execute
+
+    job_execute(job_id)

@@ -1,0 +1,39 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+
+# The root URLconf is the composition root: the one place that wires feature apps in.
+from orders import views as orders_views
+
+from . import views
+
+# The merchant panel: every pattern here lives under /store/<store_slug>/ and runs inside
+# that store's scope (tenancy.StoreMiddleware).
+panel_patterns = [
+    path("", orders_views.dashboard, name="dashboard"),
+    path("customers/", include("customers.urls")),
+    path("orders/", include("orders.urls")),
+    path("settings/", views.store_settings, name="settings"),
+    path("settings/staff/", views.staff_list, name="staff"),
+    path("settings/staff/<int:membership_id>/remove/", views.staff_remove, name="staff_remove"),
+    path("jobs/", views.job_list, name="jobs"),
+    path("jobs/<int:job_id>/", views.job_detail, name="job"),
+    re_path(r"^(?P<section>abandoned-carts|invoices|segments|reports)/$", views.coming_later,
+            name="section"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz/", views.health, name="health"),
+    path(settings.ADMIN_URL, admin.site.urls),
+    path("store/<slug:store_slug>/", include((panel_patterns, "panel"))),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
