@@ -5,8 +5,16 @@ from .models import Customer, CustomerGroup, CustomerNote, CustomerTag, CustomFi
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["email", "first_name", "last_name", "store", "orders_count", "total_spent",
-                    "last_order_at", "customer_since"]
+    list_display = [
+        "email",
+        "first_name",
+        "last_name",
+        "store",
+        "orders_count",
+        "total_spent",
+        "last_order_at",
+        "customer_since",
+    ]
     list_filter = ["store", "account_type", "accepts_marketing", "tax_exempt"]
     search_fields = ["email", "first_name", "last_name"]
     list_select_related = ["store"]

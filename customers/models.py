@@ -25,10 +25,14 @@ class CustomerGroup(models.Model):
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(_("name"), max_length=80)
-    kind = models.CharField(_("kind"), max_length=16, choices=GroupKind.choices,
-                            default=GroupKind.CUSTOM)
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=GroupKind.choices, default=GroupKind.CUSTOM
+    )
     discount_percent = models.DecimalField(
-        _("discount %"), max_digits=5, decimal_places=2, default=Decimal("0"),
+        _("discount %"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -41,9 +45,11 @@ class CustomerGroup(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint("store", Lower("name"), name="group_store_name_unique"),
-            models.UniqueConstraint(fields=["store", "kind"],
-                                    condition=~models.Q(kind=GroupKind.CUSTOM),
-                                    name="group_store_default_kind_unique"),
+            models.UniqueConstraint(
+                fields=["store", "kind"],
+                condition=~models.Q(kind=GroupKind.CUSTOM),
+                name="group_store_default_kind_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -76,21 +82,25 @@ class CustomerTag(TagBase):
 
 class TaggedCustomer(TaggedItemBase):
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
-    content_object = models.ForeignKey("Customer", on_delete=models.CASCADE,
-                                       related_name="tagged_items", db_index=False)
-    tag = models.ForeignKey(CustomerTag, on_delete=models.CASCADE, related_name="tagged_items",
-                            db_index=False)
+    content_object = models.ForeignKey(
+        "Customer", on_delete=models.CASCADE, related_name="tagged_items", db_index=False
+    )
+    tag = models.ForeignKey(
+        CustomerTag, on_delete=models.CASCADE, related_name="tagged_items", db_index=False
+    )
 
     objects = store_scoped_manager()
 
     class Meta:
         verbose_name = _("customer tag")
         constraints = [
-            models.UniqueConstraint(fields=["store", "content_object", "tag"],
-                                    name="taggedcustomer_unique"),
+            models.UniqueConstraint(
+                fields=["store", "content_object", "tag"], name="taggedcustomer_unique"
+            ),
         ]
-        indexes = [models.Index(fields=["store", "tag", "content_object"],
-                                name="taggedcustomer_tag_idx")]
+        indexes = [
+            models.Index(fields=["store", "tag", "content_object"], name="taggedcustomer_tag_idx")
+        ]
 
 
 class CustomerSource(models.TextChoices):
@@ -118,37 +128,55 @@ class Customer(models.Model):
     first_name = models.CharField(_("first name"), max_length=150, blank=True)
     last_name = models.CharField(_("last name"), max_length=150, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
-    country = models.CharField(_("country"), max_length=2, blank=True,
-                               help_text=_("Two-letter ISO code, e.g. DE"))
+    country = models.CharField(
+        _("country"), max_length=2, blank=True, help_text=_("Two-letter ISO code, e.g. DE")
+    )
     company = models.CharField(_("company"), max_length=200, blank=True)
     customer_since = models.DateTimeField(_("customer since"), default=timezone.now)
-    source = models.CharField(_("source"), max_length=16, choices=CustomerSource.choices,
-                              default=CustomerSource.MANUAL)
+    source = models.CharField(
+        _("source"), max_length=16, choices=CustomerSource.choices, default=CustomerSource.MANUAL
+    )
 
-    account_type = models.CharField(_("account"), max_length=16, choices=AccountType.choices,
-                                    default=AccountType.GUEST)
+    account_type = models.CharField(
+        _("account"), max_length=16, choices=AccountType.choices, default=AccountType.GUEST
+    )
     is_active = models.BooleanField(_("account active"), default=True)
     is_blocked = models.BooleanField(_("blocked"), default=False)
     email_confirmed = models.BooleanField(_("email confirmed"), default=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                             on_delete=models.SET_NULL, related_name="customers",
-                             verbose_name=_("shopper login"), db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
+        verbose_name=_("shopper login"),
+        db_index=False,
+    )
 
     accepts_marketing = models.BooleanField(_("accepts marketing"), default=False)
     marketing_consent_at = models.DateTimeField(
-        _("consent changed"), null=True, blank=True,
-        help_text=_("When marketing consent was last given or withdrawn."))
+        _("consent changed"),
+        null=True,
+        blank=True,
+        help_text=_("When marketing consent was last given or withdrawn."),
+    )
 
     tax_exempt = models.BooleanField(_("tax exempt"), default=False)
     vat_id = models.CharField(_("VAT ID"), max_length=32, blank=True)
-    group = models.ForeignKey(CustomerGroup, verbose_name=_("group"), on_delete=models.PROTECT,
-                              related_name="customers", db_index=False)
+    group = models.ForeignKey(
+        CustomerGroup,
+        verbose_name=_("group"),
+        on_delete=models.PROTECT,
+        related_name="customers",
+        db_index=False,
+    )
     tags = TaggableManager(through=TaggedCustomer, blank=True, verbose_name=_("tags"))
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     orders_count = models.PositiveIntegerField(_("orders"), default=0)
-    total_spent = models.DecimalField(_("total spent"), max_digits=14, decimal_places=2,
-                                      default=Decimal("0"))
+    total_spent = models.DecimalField(
+        _("total spent"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
     first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
     last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
 
@@ -163,23 +191,27 @@ class Customer(models.Model):
         ordering = ["-customer_since", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["store", "email"], name="customer_store_email_unique"),
-            models.UniqueConstraint(fields=["store", "user"],
-                                    condition=models.Q(user__isnull=False),
-                                    name="customer_store_user_unique"),
-            models.CheckConstraint(condition=models.Q(email=Lower("email")),
-                                   name="customer_email_lowercase"),
+            models.UniqueConstraint(
+                fields=["store", "user"],
+                condition=models.Q(user__isnull=False),
+                name="customer_store_user_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")), name="customer_email_lowercase"
+            ),
         ]
         # Every sort and filter of the customer list, each led by the store, with the id
         # as the stable tie-break that keyset pagination needs.
         indexes = [
-            models.Index(fields=["store", "last_name", "first_name", "id"],
-                         name="customer_store_name_idx"),
+            models.Index(
+                fields=["store", "last_name", "first_name", "id"], name="customer_store_name_idx"
+            ),
             models.Index(fields=["store", "total_spent", "id"], name="customer_store_spent_idx"),
             models.Index(fields=["store", "orders_count", "id"], name="customer_store_orders_idx"),
-            models.Index(fields=["store", "last_order_at", "id"],
-                         name="customer_store_lastorder_idx"),
-            models.Index(fields=["store", "customer_since", "id"],
-                         name="customer_store_since_idx"),
+            models.Index(
+                fields=["store", "last_order_at", "id"], name="customer_store_lastorder_idx"
+            ),
+            models.Index(fields=["store", "customer_since", "id"], name="customer_store_since_idx"),
             models.Index(fields=["store", "group", "id"], name="customer_store_group_idx"),
             models.Index(fields=["store", "country", "id"], name="customer_store_country_idx"),
         ]
@@ -211,8 +243,9 @@ class Address(models.Model):
     """A saved address of a customer; at most one default shipping and one default billing."""
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses",
-                                 db_index=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="addresses", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=AddressKind.choices)
     is_default = models.BooleanField(_("default"), default=False)
     name = models.CharField(_("name"), max_length=200, blank=True)
@@ -232,9 +265,11 @@ class Address(models.Model):
         verbose_name_plural = _("addresses")
         ordering = ["kind", "-is_default", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["store", "customer", "kind"],
-                                    condition=models.Q(is_default=True),
-                                    name="address_one_default_per_kind"),
+            models.UniqueConstraint(
+                fields=["store", "customer", "kind"],
+                condition=models.Q(is_default=True),
+                name="address_one_default_per_kind",
+            ),
         ]
         indexes = [models.Index(fields=["store", "customer"], name="address_store_customer_idx")]
 
@@ -251,10 +286,17 @@ class CustomerNote(models.Model):
     """An internal note: staff only, never shown to the shopper."""
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes",
-                                 db_index=False)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                               on_delete=models.SET_NULL, related_name="+", db_index=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="notes", db_index=False
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
     body = models.TextField(_("note"))
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
@@ -265,8 +307,11 @@ class CustomerNote(models.Model):
         verbose_name = _("internal note")
         verbose_name_plural = _("internal notes")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["store", "customer", "-created_at"],
-                                name="note_store_customer_idx")]
+        indexes = [
+            models.Index(
+                fields=["store", "customer", "-created_at"], name="note_store_customer_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.body[:60]
@@ -287,8 +332,9 @@ class CustomField(models.Model):
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
     key = models.SlugField(_("key"), max_length=60)
     label = models.CharField(_("label"), max_length=100)
-    field_type = models.CharField(_("type"), max_length=16, choices=CustomFieldType.choices,
-                                  default=CustomFieldType.TEXT)
+    field_type = models.CharField(
+        _("type"), max_length=16, choices=CustomFieldType.choices, default=CustomFieldType.TEXT
+    )
     choices = models.JSONField(_("choices"), default=list, blank=True)
     position = models.PositiveIntegerField(_("position"), default=0)
 
@@ -310,10 +356,22 @@ class ActivityEvent(models.Model):
     """One line of a customer's activity log: who changed what, and when."""
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
-    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE,
-                                 related_name="events", db_index=False)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+", db_index=False)
+    customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
     verb = models.CharField(_("what"), max_length=40)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(_("when"), default=timezone.now)
@@ -324,8 +382,11 @@ class ActivityEvent(models.Model):
         verbose_name = _("activity")
         verbose_name_plural = _("activity")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["store", "customer", "-created_at"],
-                                name="activity_store_customer_idx")]
+        indexes = [
+            models.Index(
+                fields=["store", "customer", "-created_at"], name="activity_store_customer_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.verb} @ {self.created_at:%Y-%m-%d %H:%M}"

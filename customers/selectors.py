@@ -13,8 +13,9 @@ def store_overview(*, store: Store) -> dict[str, Any]:
     customers = Customer.objects.filter(store=store)
     return {
         "recent_customers": list(customers.order_by("-customer_since", "-id")[:5]),
-        "top_customers": list(customers.filter(orders_count__gt=0)
-                              .order_by("-total_spent", "-id")[:5]),
+        "top_customers": list(
+            customers.filter(orders_count__gt=0).order_by("-total_spent", "-id")[:5]
+        ),
         "tag_count": CustomerTag.objects.filter(store=store).count(),
     }
 

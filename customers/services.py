@@ -44,20 +44,26 @@ def email_validate(email: str, *, field: str = "email") -> str:
     try:
         validate_email(email)
     except ValidationError:
-        raise ServiceError(_("“%(email)s” is not a valid email address.") % {"email": email},
-                           field=field) from None
+        raise ServiceError(
+            _("“%(email)s” is not a valid email address.") % {"email": email}, field=field
+        ) from None
     return email
 
 
-def activity_record(*, store: Store, customer: Customer | None, actor: Any, verb: str,
-                    **data: Any) -> ActivityEvent:
+def activity_record(
+    *, store: Store, customer: Customer | None, actor: Any, verb: str, **data: Any
+) -> ActivityEvent:
     return ActivityEvent.objects.create(
-        store=store, customer=customer, verb=verb, data=data,
+        store=store,
+        customer=customer,
+        verb=verb,
+        data=data,
         actor=actor if getattr(actor, "pk", None) else None,
     )
 
 
 # --- Groups ---------------------------------------------------------------------------
+
 
 def group_defaults_create(store: Store) -> None:
     """Every store starts with the groups Guests and Standard."""
@@ -76,6 +82,7 @@ def group_default(store: Store, account_type: str) -> CustomerGroup:
 
 
 # --- Tags -----------------------------------------------------------------------------
+
 
 def tag_names_clean(names: Iterable[str]) -> list[str]:
     """Trimmed, de-duplicated (case-insensitively), order kept."""
@@ -103,10 +110,16 @@ def tags_ensure(*, store: Store, names: Iterable[str]) -> list[CustomerTag]:
         count = len(existing)
         if count + len(missing) > limit:
             raise TagLimitExceeded(
-                _("A store can have at most %(limit)d tags; it has %(count)d, and "
-                  "%(new)d more would pass the limit (%(names)s).")
-                % {"limit": limit, "count": count, "new": len(missing),
-                   "names": ", ".join(missing[:5])},
+                _(
+                    "A store can have at most %(limit)d tags; it has %(count)d, and "
+                    "%(new)d more would pass the limit (%(names)s)."
+                )
+                % {
+                    "limit": limit,
+                    "count": count,
+                    "new": len(missing),
+                    "names": ", ".join(missing[:5]),
+                },
                 field="tags",
             )
         for name in missing:
@@ -124,38 +137,70 @@ def _tag_create(store: Store, name: str) -> CustomerTag:
 
 
 @transaction.atomic
-def customer_tags_add(*, store: Store, customer: Customer, names: Iterable[str],
-                      actor: Any = None) -> list[CustomerTag]:
+def customer_tags_add(
+    *, store: Store, customer: Customer, names: Iterable[str], actor: Any = None
+) -> list[CustomerTag]:
     tags = tags_ensure(store=store, names=names)
-    have = set(TaggedCustomer.objects.filter(store=store, content_object=customer)
-               .values_list("tag_id", flat=True))
+    have = set(
+        TaggedCustomer.objects.filter(store=store, content_object=customer).values_list(
+            "tag_id", flat=True
+        )
+    )
     new = [tag for tag in tags if tag.pk not in have]
     TaggedCustomer.objects.bulk_create(
-        [TaggedCustomer(store=store, content_object=customer, tag=tag) for tag in new])
+        [TaggedCustomer(store=store, content_object=customer, tag=tag) for tag in new]
+    )
     if new:
-        activity_record(store=store, customer=customer, actor=actor, verb="tags.added",
-                        tags=[tag.name for tag in new])
+        activity_record(
+            store=store,
+            customer=customer,
+            actor=actor,
+            verb="tags.added",
+            tags=[tag.name for tag in new],
+        )
     return new
 
 
 @transaction.atomic
-def customer_tags_remove(*, store: Store, customer: Customer, names: Iterable[str],
-                         actor: Any = None) -> int:
+def customer_tags_remove(
+    *, store: Store, customer: Customer, names: Iterable[str], actor: Any = None
+) -> int:
     lowered = {name.lower() for name in tag_names_clean(names)}
-    links = [link for link in TaggedCustomer.objects.select_related("tag")
-             .filter(store=store, content_object=customer) if link.tag.name.lower() in lowered]
+    links = [
+        link
+        for link in TaggedCustomer.objects.select_related("tag").filter(
+            store=store, content_object=customer
+        )
+        if link.tag.name.lower() in lowered
+    ]
     TaggedCustomer.objects.filter(pk__in=[link.pk for link in links]).delete()
     if links:
-        activity_record(store=store, customer=customer, actor=actor, verb="tags.removed",
-                        tags=[link.tag.name for link in links])
+        activity_record(
+            store=store,
+            customer=customer,
+            actor=actor,
+            verb="tags.removed",
+            tags=[link.tag.name for link in links],
+        )
     return len(links)
 
 
 # --- Customers ------------------------------------------------------------------------
 
 CUSTOMER_FIELDS = {
-    "first_name", "last_name", "phone", "country", "company", "customer_since", "source",
-    "account_type", "is_active", "is_blocked", "email_confirmed", "tax_exempt", "vat_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "country",
+    "company",
+    "customer_since",
+    "source",
+    "account_type",
+    "is_active",
+    "is_blocked",
+    "email_confirmed",
+    "tax_exempt",
+    "vat_id",
     "custom_fields",
 }
 
@@ -163,8 +208,12 @@ CUSTOMER_FIELDS = {
 def _email_free(store: Store, email: str, *, except_pk: int | None = None) -> None:
     other = Customer.objects.filter(store=store, email=email).exclude(pk=except_pk).first()
     if other is not None:
-        raise EmailTaken(_("Another customer of this store already has the email "
-                           "“%(email)s”.") % {"email": email}, field="email", customer=other)
+        raise EmailTaken(
+            _("Another customer of this store already has the email “%(email)s”.")
+            % {"email": email},
+            field="email",
+            customer=other,
+        )
 
 
 @transaction.atomic
@@ -189,21 +238,25 @@ def customer_create(
         raise ServiceError(_("That group does not exist."), field="group")
     now = timezone.now()
     customer = Customer.objects.create(
-        store=store, email=email, group=group or group_default(store, account_type),
+        store=store,
+        email=email,
+        group=group or group_default(store, account_type),
         accepts_marketing=accepts_marketing,
         marketing_consent_at=now if accepts_marketing else None,
         **fields,
     )
-    activity_record(store=store, customer=customer, actor=actor, verb="customer.created",
-                    source=customer.source)
+    activity_record(
+        store=store, customer=customer, actor=actor, verb="customer.created", source=customer.source
+    )
     if tags:
         customer_tags_add(store=store, customer=customer, names=tags, actor=actor)
     return customer
 
 
 @transaction.atomic
-def customer_update(*, store: Store, customer: Customer, actor: Any = None,
-                    **changes: Any) -> Customer:
+def customer_update(
+    *, store: Store, customer: Customer, actor: Any = None, **changes: Any
+) -> Customer:
     """Change fields of a customer; email stays unique, consent changes are timestamped."""
     changed: dict[str, list[str]] = {}
     if "email" in changes:
@@ -235,14 +288,16 @@ def customer_update(*, store: Store, customer: Customer, actor: Any = None,
             setattr(customer, name, value)
     if changed:
         customer.save()
-        activity_record(store=store, customer=customer, actor=actor, verb="customer.updated",
-                        changes=changed)
+        activity_record(
+            store=store, customer=customer, actor=actor, verb="customer.updated", changes=changed
+        )
     return customer
 
 
 @transaction.atomic
-def customer_get_or_create_for_order(*, store: Store, email: str,
-                                     defaults: dict[str, Any] | None = None) -> Customer:
+def customer_get_or_create_for_order(
+    *, store: Store, email: str, defaults: dict[str, Any] | None = None
+) -> Customer:
     """The profile for an order's email (any letter case), created with source "order"."""
     email = email_validate(email)
     customer = Customer.objects.select_for_update().filter(store=store, email=email).first()
@@ -255,14 +310,14 @@ def customer_get_or_create_for_order(*, store: Store, email: str,
 
 # --- Notes ----------------------------------------------------------------------------
 
+
 @transaction.atomic
 def note_add(*, store: Store, customer: Customer, actor: Any, body: str) -> CustomerNote:
     body = body.strip()
     if not body:
         raise ServiceError(_("A note cannot be empty."), field="body")
     note = CustomerNote.objects.create(store=store, customer=customer, author=actor, body=body)
-    activity_record(store=store, customer=customer, actor=actor, verb="note.added",
-                    note_id=note.pk)
+    activity_record(store=store, customer=customer, actor=actor, verb="note.added", note_id=note.pk)
     return note
 
 
@@ -274,8 +329,9 @@ def note_edit(*, store: Store, note: CustomerNote, actor: Any, body: str) -> Cus
     note.body = body
     note.edited_at = timezone.now()
     note.save(update_fields=["body", "edited_at"])
-    activity_record(store=store, customer=note.customer, actor=actor, verb="note.edited",
-                    note_id=note.pk)
+    activity_record(
+        store=store, customer=note.customer, actor=actor, verb="note.edited", note_id=note.pk
+    )
     return note
 
 
@@ -284,5 +340,6 @@ def note_delete(*, store: Store, note: CustomerNote, actor: Any) -> None:
     customer = note.customer
     note_id = note.pk
     note.delete()
-    activity_record(store=store, customer=customer, actor=actor, verb="note.deleted",
-                    note_id=note_id)
+    activity_record(
+        store=store, customer=customer, actor=actor, verb="note.deleted", note_id=note_id
+    )

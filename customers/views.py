@@ -29,16 +29,20 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
     customers = customer_list(store=request.store)
     query = request.GET.get("q", "").strip()
     if query:
-        customers = customers.filter(email__icontains=query) | customers.filter(
-            last_name__icontains=query) | customers.filter(first_name__icontains=query)
+        customers = (
+            customers.filter(email__icontains=query)
+            | customers.filter(last_name__icontains=query)
+            | customers.filter(first_name__icontains=query)
+        )
     sort = request.GET.get("sort", "-since")
     key = sort.lstrip("-")
     fields = SORTS.get(key, SORTS["since"])
     prefix = "-" if sort.startswith("-") else ""
     customers = customers.order_by(*(prefix + field for field in fields))
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "customers/customer_list.html",
-                  {"page": page, "query": query, "sort": sort})
+    return render(
+        request, "customers/customer_list.html", {"page": page, "query": query, "sort": sort}
+    )
 
 
 @permission_required("customers.view")
@@ -46,14 +50,18 @@ def customer_detail(request: HttpRequest, store_slug: str, customer_id: int) -> 
     from orders.selectors import customer_orders
 
     customer = get_object_or_404(Customer.objects.select_related("group"), pk=customer_id)
-    return render(request, "customers/customer_detail.html", {
-        "customer": customer,
-        "orders": customer_orders(store=request.store, customer=customer)[:20],
-        "notes": customer_notes(store=request.store, customer=customer),
-        "addresses": customer.addresses.all(),
-        "note_form": NoteForm(),
-        "tag_form": TagAddForm(),
-    })
+    return render(
+        request,
+        "customers/customer_detail.html",
+        {
+            "customer": customer,
+            "orders": customer_orders(store=request.store, customer=customer)[:20],
+            "notes": customer_notes(store=request.store, customer=customer),
+            "addresses": customer.addresses.all(),
+            "note_form": NoteForm(),
+            "tag_form": TagAddForm(),
+        },
+    )
 
 
 @require_POST
@@ -62,8 +70,12 @@ def note_create(request: HttpRequest, store_slug: str, customer_id: int) -> Http
     customer = get_object_or_404(Customer, pk=customer_id)
     form = NoteForm(request.POST)
     if form.is_valid():
-        note_add(store=request.store, customer=customer, actor=request.user,
-                 body=form.cleaned_data["body"])
+        note_add(
+            store=request.store,
+            customer=customer,
+            actor=request.user,
+            body=form.cleaned_data["body"],
+        )
         messages.success(request, _("Note added."))
     else:
         messages.error(request, _("A note cannot be empty."))
@@ -72,8 +84,9 @@ def note_create(request: HttpRequest, store_slug: str, customer_id: int) -> Http
 
 @require_POST
 @permission_required("customers.notes")
-def note_remove(request: HttpRequest, store_slug: str, customer_id: int,
-                note_id: int) -> HttpResponse:
+def note_remove(
+    request: HttpRequest, store_slug: str, customer_id: int, note_id: int
+) -> HttpResponse:
     note = get_object_or_404(CustomerNote, pk=note_id, customer_id=customer_id)
     note_delete(store=request.store, note=note, actor=request.user)
     messages.success(request, _("Note deleted."))
@@ -87,8 +100,12 @@ def tag_add(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResp
     form = TagAddForm(request.POST)
     if form.is_valid():
         try:
-            customer_tags_add(store=request.store, customer=customer, actor=request.user,
-                              names=form.cleaned_data["tags"])
+            customer_tags_add(
+                store=request.store,
+                customer=customer,
+                actor=request.user,
+                names=form.cleaned_data["tags"],
+            )
         except ServiceError as error:
             messages.error(request, error.message)
     return redirect("panel:customer", store_slug=store_slug, customer_id=customer.pk)
@@ -98,6 +115,10 @@ def tag_add(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResp
 @permission_required("customers.tags")
 def tag_remove(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=customer_id)
-    customer_tags_remove(store=request.store, customer=customer, actor=request.user,
-                         names=[request.POST.get("tag", "")])
+    customer_tags_remove(
+        store=request.store,
+        customer=customer,
+        actor=request.user,
+        names=[request.POST.get("tag", "")],
+    )
     return redirect("panel:customer", store_slug=store_slug, customer_id=customer.pk)

@@ -19,8 +19,9 @@ class Product(models.Model):
     price = models.DecimalField(_("price"), **MONEY)
     active = models.BooleanField(_("active"), default=True)
     supplier = models.CharField(_("supplier"), max_length=200, blank=True)
-    supplier_price = models.DecimalField(_("supplier price"), max_digits=12, decimal_places=2,
-                                         null=True, blank=True)
+    supplier_price = models.DecimalField(
+        _("supplier price"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
 
     objects = store_scoped_manager()
 
@@ -29,8 +30,11 @@ class Product(models.Model):
         verbose_name_plural = _("products")
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["store", "sku"], condition=~models.Q(sku=""),
-                                    name="product_store_sku_unique"),
+            models.UniqueConstraint(
+                fields=["store", "sku"],
+                condition=~models.Q(sku=""),
+                name="product_store_sku_unique",
+            ),
         ]
         indexes = [models.Index(fields=["store", "name"], name="product_store_name_idx")]
 
@@ -69,8 +73,9 @@ class FulfillmentStatus(models.TextChoices):
 class OrderSequence(models.Model):
     """The last order number handed out in a store; its row lock makes numbers sequential."""
 
-    store = models.OneToOneField(Store, on_delete=models.CASCADE, primary_key=True,
-                                 related_name="+")
+    store = models.OneToOneField(
+        Store, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
     last_number = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
@@ -80,9 +85,15 @@ class OrderSequence(models.Model):
 class Order(models.Model):
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
     number = models.PositiveIntegerField(_("number"))
-    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="orders", verbose_name=_("customer"),
-                                 db_index=False)
+    customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+        verbose_name=_("customer"),
+        db_index=False,
+    )
     email = models.EmailField(_("email"), max_length=254)
     subtotal = models.DecimalField(_("subtotal"), **MONEY)
     discount = models.DecimalField(_("discount"), **MONEY)
@@ -90,14 +101,18 @@ class Order(models.Model):
     tax = models.DecimalField(_("tax"), **MONEY)
     total = models.DecimalField(_("total"), **MONEY)
     currency = models.CharField(_("currency"), max_length=3)
-    status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices,
-                              default=OrderStatus.NEW)
-    payment_status = models.CharField(_("payment"), max_length=24,
-                                      choices=PaymentStatus.choices,
-                                      default=PaymentStatus.PENDING)
-    fulfillment_status = models.CharField(_("fulfilment"), max_length=16,
-                                          choices=FulfillmentStatus.choices,
-                                          default=FulfillmentStatus.UNFULFILLED)
+    status = models.CharField(
+        _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.NEW
+    )
+    payment_status = models.CharField(
+        _("payment"), max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
+    )
+    fulfillment_status = models.CharField(
+        _("fulfilment"),
+        max_length=16,
+        choices=FulfillmentStatus.choices,
+        default=FulfillmentStatus.UNFULFILLED,
+    )
     shipping_method = models.CharField(_("shipping method"), max_length=100, blank=True)
     shipping_address = models.JSONField(_("shipping address"), default=dict, blank=True)
     billing_address = models.JSONField(_("billing address"), default=dict, blank=True)
@@ -116,8 +131,9 @@ class Order(models.Model):
             models.UniqueConstraint(fields=["store", "number"], name="order_store_number_unique"),
         ]
         indexes = [
-            models.Index(fields=["store", "customer", "placed_at"],
-                         name="order_store_customer_idx"),
+            models.Index(
+                fields=["store", "customer", "placed_at"], name="order_store_customer_idx"
+            ),
             models.Index(fields=["store", "placed_at"], name="order_store_placed_idx"),
             models.Index(fields=["store", "email"], name="order_store_email_idx"),
             models.Index(fields=["store", "status", "placed_at"], name="order_store_status_idx"),
@@ -133,10 +149,15 @@ class Order(models.Model):
 
 class OrderItem(models.Model):
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items",
-                              db_index=False)
-    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="order_items", db_index=False)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items", db_index=False)
+    product = models.ForeignKey(
+        Product,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="order_items",
+        db_index=False,
+    )
     name = models.CharField(_("name"), max_length=200)
     sku = models.CharField(_("SKU"), max_length=64, blank=True)
     quantity = models.PositiveIntegerField(_("quantity"), default=1)

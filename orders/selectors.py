@@ -22,9 +22,11 @@ def customer_orders(*, store: Store, customer: Customer) -> QuerySet[Order]:
 
 def sales_last_days(*, store: Store, days: int = 30) -> dict[str, Any]:
     since = timezone.now() - timedelta(days=days)
-    return (Order.objects.filter(store=store, placed_at__gte=since)
-            .exclude(status__in=UNCOUNTED_STATUSES)
-            .aggregate(orders=Count("id"), revenue=Sum("total")))
+    return (
+        Order.objects.filter(store=store, placed_at__gte=since)
+        .exclude(status__in=UNCOUNTED_STATUSES)
+        .aggregate(orders=Count("id"), revenue=Sum("total"))
+    )
 
 
 def unprocessed_count(*, store: Store) -> int:

@@ -43,6 +43,7 @@ class ItemInput:
 
 # --- Aggregates -----------------------------------------------------------------------
 
+
 def customer_stats_recompute(*, store: Store, customer_ids: Iterable[int | None]) -> None:
     """Set the aggregates of these customers from their orders (cancelled and rejected
     orders excluded; refunds not deducted: original totals incl. shipping, tax, discounts)."""
@@ -50,14 +51,20 @@ def customer_stats_recompute(*, store: Store, customer_ids: Iterable[int | None]
     if not ids:
         return
     # Lock in id order so two transactions touching the same customers cannot deadlock.
-    list(Customer.objects.select_for_update().filter(store=store, pk__in=ids)
-         .order_by("pk").values_list("pk", flat=True))
+    list(
+        Customer.objects.select_for_update()
+        .filter(store=store, pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     stats = {
         row["customer_id"]: row
-        for row in Order.objects.filter(store=store, customer_id__in=ids).filter(COUNTED)
+        for row in Order.objects.filter(store=store, customer_id__in=ids)
+        .filter(COUNTED)
         .values("customer_id")
-        .annotate(count=Count("id"), spent=Sum("total"), first=Min("placed_at"),
-                  last=Max("placed_at"))
+        .annotate(
+            count=Count("id"), spent=Sum("total"), first=Min("placed_at"), last=Max("placed_at")
+        )
     }
     customers = list(Customer.objects.filter(store=store, pk__in=ids))
     for customer in customers:
@@ -67,7 +74,8 @@ def customer_stats_recompute(*, store: Store, customer_ids: Iterable[int | None]
         customer.first_order_at = row["first"] if row else None
         customer.last_order_at = row["last"] if row else None
     Customer.objects.bulk_update(
-        customers, ["orders_count", "total_spent", "first_order_at", "last_order_at"])
+        customers, ["orders_count", "total_spent", "first_order_at", "last_order_at"]
+    )
 
 
 def customer_stats_recompute_store(*, store: Store) -> int:
@@ -75,21 +83,25 @@ def customer_stats_recompute_store(*, store: Store) -> int:
     counted = Order.objects.filter(store=store, customer=OuterRef("pk")).filter(COUNTED)
 
     def per_customer(expression: Any, output: Any) -> Subquery:
-        return Subquery(counted.values("customer").annotate(value=expression).values("value"),
-                        output_field=output)
+        return Subquery(
+            counted.values("customer").annotate(value=expression).values("value"),
+            output_field=output,
+        )
 
     money = DecimalField(max_digits=14, decimal_places=2)
     with transaction.atomic():
         return Customer.objects.filter(store=store).update(
             orders_count=Coalesce(per_customer(Count("id"), IntegerField()), 0),
-            total_spent=Coalesce(per_customer(Sum("total"), money), Decimal("0"),
-                                 output_field=money),
+            total_spent=Coalesce(
+                per_customer(Sum("total"), money), Decimal("0"), output_field=money
+            ),
             first_order_at=per_customer(Min("placed_at"), Order._meta.get_field("placed_at")),
             last_order_at=per_customer(Max("placed_at"), Order._meta.get_field("placed_at")),
         )
 
 
 # --- Orders ---------------------------------------------------------------------------
+
 
 def _next_number(store: Store) -> int:
     sequence, _created = OrderSequence.objects.select_for_update().get_or_create(store=store)
@@ -102,8 +114,9 @@ def _money(value: Any, field: str) -> Decimal:
     try:
         amount = Decimal(str(value)).quantize(CENT)
     except Exception:
-        raise ServiceError(_("“%(value)s” is not an amount of money.") % {"value": value},
-                           field=field) from None
+        raise ServiceError(
+            _("“%(value)s” is not an amount of money.") % {"value": value}, field=field
+        ) from None
     if amount < 0:
         raise ServiceError(_("An amount cannot be negative."), field=field)
     return amount
@@ -145,8 +158,9 @@ def order_create(
             raise ServiceError(_("That product does not exist."), field="items")
         if item.quantity < 1:
             raise ServiceError(_("Quantities start at 1."), field="items")
-    subtotal = sum((_money(item.unit_price, "items") * item.quantity for item in items),
-                   Decimal("0"))
+    subtotal = sum(
+        (_money(item.unit_price, "items") * item.quantity for item in items), Decimal("0")
+    )
     discount_amount = _money(discount, "discount")
     shipping_amount = _money(shipping, "shipping")
     tax_amount = _money(tax, "tax")
@@ -156,28 +170,54 @@ def order_create(
     if customer is None:
         customer = _customer_for_email(store, email, payment_status, customer_defaults)
     order = Order.objects.create(
-        store=store, number=_next_number(store), customer=customer, email=email,
-        subtotal=subtotal, discount=discount_amount, shipping=shipping_amount, tax=tax_amount,
-        total=total, currency=store.currency, status=status, payment_status=payment_status,
+        store=store,
+        number=_next_number(store),
+        customer=customer,
+        email=email,
+        subtotal=subtotal,
+        discount=discount_amount,
+        shipping=shipping_amount,
+        tax=tax_amount,
+        total=total,
+        currency=store.currency,
+        status=status,
+        payment_status=payment_status,
         fulfillment_status=fulfillment_status or ("not_required" if is_digital else "unfulfilled"),
-        shipping_method=shipping_method, shipping_address=shipping_address or {},
-        billing_address=billing_address or {}, is_digital=is_digital,
+        shipping_method=shipping_method,
+        shipping_address=shipping_address or {},
+        billing_address=billing_address or {},
+        is_digital=is_digital,
         placed_at=placed_at or timezone.now(),
     )
-    OrderItem.objects.bulk_create([
-        OrderItem(store=store, order=order, product=item.product, name=item.name, sku=item.sku,
-                  quantity=item.quantity, unit_price=_money(item.unit_price, "items"))
-        for item in items
-    ])
+    OrderItem.objects.bulk_create(
+        [
+            OrderItem(
+                store=store,
+                order=order,
+                product=item.product,
+                name=item.name,
+                sku=item.sku,
+                quantity=item.quantity,
+                unit_price=_money(item.unit_price, "items"),
+            )
+            for item in items
+        ]
+    )
     customer_stats_recompute(store=store, customer_ids=[order.customer_id])
     if order.customer_id:
-        activity_record(store=store, customer=order.customer, actor=actor, verb="order.placed",
-                        order=order.number)
+        activity_record(
+            store=store,
+            customer=order.customer,
+            actor=actor,
+            verb="order.placed",
+            order=order.number,
+        )
     return order
 
 
-def _customer_for_email(store: Store, email: str, payment_status: str,
-                        defaults: dict[str, Any] | None) -> Customer | None:
+def _customer_for_email(
+    store: Store, email: str, payment_status: str, defaults: dict[str, Any] | None
+) -> Customer | None:
     existing = Customer.objects.filter(store=store, email=email).first()
     if existing is not None or payment_status != PaymentStatus.PAID:
         return existing
@@ -185,8 +225,16 @@ def _customer_for_email(store: Store, email: str, payment_status: str,
 
 
 ORDER_EDITABLE = {
-    "discount", "shipping", "tax", "status", "fulfillment_status", "shipping_method",
-    "shipping_address", "billing_address", "is_digital", "placed_at",
+    "discount",
+    "shipping",
+    "tax",
+    "status",
+    "fulfillment_status",
+    "shipping_method",
+    "shipping_address",
+    "billing_address",
+    "is_digital",
+    "placed_at",
 }
 
 
@@ -207,26 +255,41 @@ def order_update(*, store: Store, order: Order, actor: Any = None, **changes: An
     order.save()
     customer_stats_recompute(store=store, customer_ids=[order.customer_id])
     if order.customer_id:
-        activity_record(store=store, customer=order.customer, actor=actor, verb="order.updated",
-                        order=order.number, fields=sorted(changes))
+        activity_record(
+            store=store,
+            customer=order.customer,
+            actor=actor,
+            verb="order.updated",
+            order=order.number,
+            fields=sorted(changes),
+        )
     return order
 
 
 @transaction.atomic
-def order_items_replace(*, store: Store, order: Order, items: Sequence[ItemInput],
-                        actor: Any = None) -> Order:
+def order_items_replace(
+    *, store: Store, order: Order, items: Sequence[ItemInput], actor: Any = None
+) -> Order:
     """Replace the items of an order and recompute its subtotal and total."""
     if not items:
         raise ServiceError(_("An order needs at least one item."), field="items")
     order = Order.objects.select_for_update().get(store=store, pk=order.pk)
     OrderItem.objects.filter(store=store, order=order).delete()
-    OrderItem.objects.bulk_create([
-        OrderItem(store=store, order=order, product=item.product, name=item.name, sku=item.sku,
-                  quantity=item.quantity, unit_price=_money(item.unit_price, "items"))
-        for item in items
-    ])
-    order.subtotal = sum((_money(i.unit_price, "items") * i.quantity for i in items),
-                         Decimal("0"))
+    OrderItem.objects.bulk_create(
+        [
+            OrderItem(
+                store=store,
+                order=order,
+                product=item.product,
+                name=item.name,
+                sku=item.sku,
+                quantity=item.quantity,
+                unit_price=_money(item.unit_price, "items"),
+            )
+            for item in items
+        ]
+    )
+    order.subtotal = sum((_money(i.unit_price, "items") * i.quantity for i in items), Decimal("0"))
     order.total = order.subtotal - order.discount + order.shipping + order.tax
     order.save(update_fields=["subtotal", "total", "updated_at"])
     customer_stats_recompute(store=store, customer_ids=[order.customer_id])
@@ -234,15 +297,15 @@ def order_items_replace(*, store: Store, order: Order, items: Sequence[ItemInput
 
 
 @transaction.atomic
-def order_cancel(*, store: Store, order: Order, actor: Any = None,
-                 rejected: bool = False) -> Order:
+def order_cancel(*, store: Store, order: Order, actor: Any = None, rejected: bool = False) -> Order:
     status = OrderStatus.REJECTED if rejected else OrderStatus.CANCELLED
     return order_update(store=store, order=order, actor=actor, status=status)
 
 
 @transaction.atomic
-def order_payment_set(*, store: Store, order: Order, payment_status: str,
-                      actor: Any = None) -> Order:
+def order_payment_set(
+    *, store: Store, order: Order, payment_status: str, actor: Any = None
+) -> Order:
     """Record a payment state; a newly paid order without a profile gets one."""
     if payment_status not in PaymentStatus.values:
         raise ServiceError(_("Unknown payment status."), field="payment_status")
@@ -256,8 +319,9 @@ def order_payment_set(*, store: Store, order: Order, payment_status: str,
 
 
 @transaction.atomic
-def order_reassign(*, store: Store, order: Order, customer: Customer | None,
-                   actor: Any = None) -> Order:
+def order_reassign(
+    *, store: Store, order: Order, customer: Customer | None, actor: Any = None
+) -> Order:
     """Move an order to another customer (or none); both customers' aggregates follow."""
     if customer is not None and customer.store_id != store.pk:
         raise ServiceError(_("That customer does not exist."), field="customer")

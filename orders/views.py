@@ -14,11 +14,15 @@ PAGE_SIZE = 50
 @permission_required("panel.view")
 def dashboard(request: HttpRequest, store_slug: str) -> HttpResponse:
     store = request.store
-    return render(request, "orders/dashboard.html", {
-        "overview": store_overview(store=store),
-        "sales": sales_last_days(store=store),
-        "unprocessed": unprocessed_count(store=store),
-    })
+    return render(
+        request,
+        "orders/dashboard.html",
+        {
+            "overview": store_overview(store=store),
+            "sales": sales_last_days(store=store),
+            "unprocessed": unprocessed_count(store=store),
+        },
+    )
 
 
 @permission_required("orders.view")
@@ -32,17 +36,31 @@ def order_index(request: HttpRequest, store_slug: str) -> HttpResponse:
         orders = orders.filter(customer_id=int(customer_id))
     query = request.GET.get("q", "").strip()
     if query:
-        orders = (orders.filter(number=int(query.lstrip("#"))) if query.lstrip("#").isdigit()
-                  else orders.filter(email__icontains=query.lower()))
+        orders = (
+            orders.filter(number=int(query.lstrip("#")))
+            if query.lstrip("#").isdigit()
+            else orders.filter(email__icontains=query.lower())
+        )
     page = Paginator(orders.order_by("-placed_at", "-id"), PAGE_SIZE).get_page(
-        request.GET.get("page"))
-    return render(request, "orders/order_list.html", {
-        "page": page, "status": status, "query": query, "statuses": OrderStatus.choices,
-    })
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "orders/order_list.html",
+        {
+            "page": page,
+            "status": status,
+            "query": query,
+            "statuses": OrderStatus.choices,
+        },
+    )
 
 
 @permission_required("orders.view")
 def order_detail(request: HttpRequest, store_slug: str, order_id: int) -> HttpResponse:
     order = get_object_or_404(Order.objects.select_related("customer"), pk=order_id)
-    return render(request, "orders/order_detail.html",
-                  {"order": order, "items": order.items.select_related("product")})
+    return render(
+        request,
+        "orders/order_detail.html",
+        {"order": order, "items": order.items.select_related("product")},
+    )

@@ -9,12 +9,18 @@ from .models import User
 
 
 class StaffEmailBackend(ModelBackend):
-    def authenticate(self, request: HttpRequest | None, username: str | None = None,
-                     password: str | None = None, **kwargs: Any) -> User | None:
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> User | None:
         if not username or not password:
             return None
-        user = User.objects.filter(username=User.login_name(username, None),
-                                   store__isnull=True).first()
+        user = User.objects.filter(
+            username=User.login_name(username, None), store__isnull=True
+        ).first()
         if user is None:
             User().set_password(password)  # same cost as a real check: no timing oracle
             return None

@@ -15,8 +15,9 @@ def money_format(amount: Decimal | int | float | None, currency: str, language: 
         return ""
     value = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     with translation.override(language):
-        number = formats.number_format(abs(value), decimal_pos=2, use_l10n=True,
-                                       force_grouping=True)
+        number = formats.number_format(
+            abs(value), decimal_pos=2, use_l10n=True, force_grouping=True
+        )
     symbol = CURRENCY_SYMBOLS.get(currency, currency)
     sign = "-" if value < 0 else ""
     if SYMBOL_FIRST.get(language, True):

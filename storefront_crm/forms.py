@@ -6,9 +6,10 @@ from .models import Role, Store
 
 
 class StaffLoginForm(AuthenticationForm):
-    username = forms.EmailField(label=_("Email"),
-                                widget=forms.EmailInput(attrs={"autofocus": True,
-                                                               "autocomplete": "email"}))
+    username = forms.EmailField(
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
 
 
 class StoreSettingsForm(forms.ModelForm):
@@ -21,5 +22,8 @@ class StaffAddForm(forms.Form):
     email = forms.EmailField(label=_("Email"))
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
     password = forms.CharField(
-        label=_("Password for a new user"), required=False, widget=forms.PasswordInput,
-        help_text=_("Only used when this email has no login yet."))
+        label=_("Password for a new user"),
+        required=False,
+        widget=forms.PasswordInput,
+        help_text=_("Only used when this email has no login yet."),
+    )

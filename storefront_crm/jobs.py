@@ -91,8 +91,12 @@ def job_start(
     """Create a queued job; its task is enqueued only once the transaction commits."""
     if kind not in _HANDLERS:
         raise ValueError(f"No handler for job kind {kind!r}")
-    job = Job(store=store, kind=kind, params=params or {},
-              created_by=actor if getattr(actor, "pk", None) else None)
+    job = Job(
+        store=store,
+        kind=kind,
+        params=params or {},
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
     with store_scope(store):
         job.save()
         if input_file is not None:
@@ -128,9 +132,12 @@ def job_execute(job_id: int, on_progress: ProgressCallback | None = None) -> Job
                 Job.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
                 raise
             logger.exception("Job %s failed", job.pk)
-            _finish(job, JobStatus.FAILED,
-                    _("The job stopped on an unexpected error: %(error)s")
-                    % {"error": traceback.format_exception_only(error)[-1].strip()})
+            _finish(
+                job,
+                JobStatus.FAILED,
+                _("The job stopped on an unexpected error: %(error)s")
+                % {"error": traceback.format_exception_only(error)[-1].strip()},
+            )
         else:
             _finish(job, JobStatus.SUCCEEDED, message or "")
     return job
@@ -140,5 +147,6 @@ def _finish(job: Job, status: str, message: str) -> None:
     job.status = status
     job.message = message
     job.finished_at = timezone.now()
-    Job.objects.filter(pk=job.pk).update(status=status, message=message,
-                                         finished_at=job.finished_at)
+    Job.objects.filter(pk=job.pk).update(
+        status=status, message=message, finished_at=job.finished_at
+    )

@@ -74,8 +74,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [
-            models.CheckConstraint(condition=models.Q(email=Lower("email")),
-                                   name="user_email_lowercase"),
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")), name="user_email_lowercase"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -99,12 +100,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 class Store(models.Model):
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
-    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES,
-                                default="EUR")
-    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES,
-                                default="en")
-    time_zone = models.CharField(_("time zone"), max_length=64, choices=TIME_ZONE_CHOICES,
-                                 default="Europe/Berlin")
+    currency = models.CharField(
+        _("currency"), max_length=3, choices=CURRENCY_CHOICES, default="EUR"
+    )
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, choices=TIME_ZONE_CHOICES, default="Europe/Berlin"
+    )
     contact_email = models.EmailField(_("contact email"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -127,8 +131,9 @@ class Membership(models.Model):
     """A staff user's role in one store."""
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
 
@@ -173,8 +178,9 @@ class Job(models.Model):
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="jobs")
     kind = models.CharField(_("kind"), max_length=64)
-    status = models.CharField(_("status"), max_length=16, choices=JobStatus.choices,
-                              default=JobStatus.QUEUED)
+    status = models.CharField(
+        _("status"), max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED
+    )
     params = models.JSONField(_("parameters"), default=dict, blank=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(null=True, blank=True)
@@ -183,8 +189,14 @@ class Job(models.Model):
     message = models.TextField(_("message"), blank=True)
     input_file = models.FileField(upload_to=job_file_path, blank=True, max_length=300)
     result_file = models.FileField(upload_to=job_file_path, blank=True, max_length=300)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+", db_index=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
     created_at = models.DateTimeField(_("started"), default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -209,4 +221,3 @@ class Job(models.Model):
         if not self.progress_total:
             return 100 if self.is_finished else 0
         return min(100, int(Decimal(self.progress_done) * 100 / self.progress_total))
-

@@ -24,8 +24,9 @@ def store_setup_step(step: StoreSetupStep) -> StoreSetupStep:
     return step
 
 
-def staff_user_get_or_create(*, email: str, password: str | None = None,
-                             full_name: str = "") -> tuple[User, bool]:
+def staff_user_get_or_create(
+    *, email: str, password: str | None = None, full_name: str = ""
+) -> tuple[User, bool]:
     """A global staff identity for ``email``; a password is set only on a new user."""
     email = email.strip().lower()
     user = User.objects.filter(username=User.login_name(email, None)).first()
@@ -41,22 +42,39 @@ def staff_user_get_or_create(*, email: str, password: str | None = None,
 
 
 @transaction.atomic
-def store_create(*, slug: str, name: str, owner_email: str, password: str | None = None,
-                 currency: str = "EUR", language: str = "en",
-                 time_zone: str = "Europe/Berlin") -> Store:
+def store_create(
+    *,
+    slug: str,
+    name: str,
+    owner_email: str,
+    password: str | None = None,
+    currency: str = "EUR",
+    language: str = "en",
+    time_zone: str = "Europe/Berlin",
+) -> Store:
     """Create a store with its defaults and its owner.
 
     A slug already taken is refused; an existing user with the owner's email becomes the
     owner of the new store as well (their password is left unchanged).
     """
     if slug != slugify(slug) or not slug:
-        raise ServiceError(_("“%(slug)s” is not a valid slug: use lower-case letters, digits "
-                             "and hyphens.") % {"slug": slug}, field="slug")
+        raise ServiceError(
+            _("“%(slug)s” is not a valid slug: use lower-case letters, digits and hyphens.")
+            % {"slug": slug},
+            field="slug",
+        )
     if Store.objects.filter(slug=slug).exists():
-        raise ServiceError(_("A store with the slug “%(slug)s” already exists.") % {"slug": slug},
-                           field="slug")
-    store = Store.objects.create(slug=slug, name=name, currency=currency, language=language,
-                                 time_zone=time_zone, contact_email=owner_email.lower())
+        raise ServiceError(
+            _("A store with the slug “%(slug)s” already exists.") % {"slug": slug}, field="slug"
+        )
+    store = Store.objects.create(
+        slug=slug,
+        name=name,
+        currency=currency,
+        language=language,
+        time_zone=time_zone,
+        contact_email=owner_email.lower(),
+    )
     owner, _created = staff_user_get_or_create(email=owner_email, password=password)
     Membership.objects.create(store=store, user=owner, role=Role.OWNER)
     with store_scope(store):
@@ -66,14 +84,16 @@ def store_create(*, slug: str, name: str, owner_email: str, password: str | None
 
 
 @transaction.atomic
-def membership_set(*, store: Store, actor: User | None, email: str, role: str,
-                   password: str | None = None) -> Membership:
+def membership_set(
+    *, store: Store, actor: User | None, email: str, role: str, password: str | None = None
+) -> Membership:
     """Add a staff member to the store, or change their role."""
     if role not in Role.values:
         raise ServiceError(_("Unknown role “%(role)s”.") % {"role": role}, field="role")
     user, _created = staff_user_get_or_create(email=email, password=password)
-    membership, created = Membership.objects.get_or_create(store=store, user=user,
-                                                           defaults={"role": role})
+    membership, created = Membership.objects.get_or_create(
+        store=store, user=user, defaults={"role": role}
+    )
     if not created and membership.role != role:
         _refuse_losing_last_owner(store, membership, role)
         membership.role = role

@@ -74,17 +74,16 @@ def membership_for(user: Any, store_slug: str) -> Membership | None:
     if not user.is_authenticated or getattr(user, "store_id", None) is not None:
         return None  # anonymous, or a shopper identity: never staff
     return (
-        Membership.objects.select_related("store")
-        .filter(user=user, store__slug=store_slug)
-        .first()
+        Membership.objects.select_related("store").filter(user=user, store__slug=store_slug).first()
     )
 
 
 def stores_of(user: Any) -> list[Membership]:
     if not user.is_authenticated or getattr(user, "store_id", None) is not None:
         return []
-    return list(Membership.objects.select_related("store").filter(user=user)
-                .order_by("store__name"))
+    return list(
+        Membership.objects.select_related("store").filter(user=user).order_by("store__name")
+    )
 
 
 class StoreMiddleware:

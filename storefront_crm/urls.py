@@ -19,8 +19,11 @@ panel_patterns = [
     path("settings/staff/<int:membership_id>/remove/", views.staff_remove, name="staff_remove"),
     path("jobs/", views.job_list, name="jobs"),
     path("jobs/<int:job_id>/", views.job_detail, name="job"),
-    re_path(r"^(?P<section>abandoned-carts|invoices|segments|reports)/$", views.coming_later,
-            name="section"),
+    re_path(
+        r"^(?P<section>abandoned-carts|invoices|segments|reports)/$",
+        views.coming_later,
+        name="section",
+    ),
 ]
 
 urlpatterns = [

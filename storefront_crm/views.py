@@ -62,10 +62,12 @@ def staff_list(request: HttpRequest, store_slug: str) -> HttpResponse:
         else:
             messages.success(request, _("Staff member saved."))
             return redirect("panel:staff", store_slug=store_slug)
-    memberships = (Membership.objects.filter(store=request.store).select_related("user")
-                   .order_by("user__email"))
-    return render(request, "storefront_crm/staff.html", {"form": form,
-                                                          "memberships": memberships})
+    memberships = (
+        Membership.objects.filter(store=request.store)
+        .select_related("user")
+        .order_by("user__email")
+    )
+    return render(request, "storefront_crm/staff.html", {"form": form, "memberships": memberships})
 
 
 @require_POST
@@ -85,8 +87,9 @@ def staff_remove(request: HttpRequest, store_slug: str, membership_id: int) -> H
 def job_detail(request: HttpRequest, store_slug: str, job_id: int) -> HttpResponse:
     """A job's progress; htmx polls the partial until the job has finished."""
     job = get_object_or_404(Job, pk=job_id)
-    template = ("storefront_crm/_job_progress.html" if request.htmx
-                else "storefront_crm/job_detail.html")
+    template = (
+        "storefront_crm/_job_progress.html" if request.htmx else "storefront_crm/job_detail.html"
+    )
     return render(request, template, {"job": job})
 
 
@@ -100,4 +103,3 @@ def job_list(request: HttpRequest, store_slug: str) -> HttpResponse:
 def coming_later(request: HttpRequest, store_slug: str, section: str) -> HttpResponse:
     """Sections whose features arrive with later issues show an honest empty state."""
     return render(request, "storefront_crm/section_empty.html", {"section": section})
-

@@ -88,7 +88,8 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     last_name = factory.Faker("last_name")
     country = "DE"
     group = factory.LazyAttribute(
-        lambda o: CustomerGroup.objects.get(store=o.store, kind=GroupKind.GUESTS))
+        lambda o: CustomerGroup.objects.get(store=o.store, kind=GroupKind.GUESTS)
+    )
 
 
 class CustomerTagFactory(factory.django.DjangoModelFactory):

@@ -13,8 +13,9 @@ class StoreCommand(BaseCommand):
     store_required = True
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--store", required=self.store_required, metavar="SLUG",
-                            help="the store's slug")
+        parser.add_argument(
+            "--store", required=self.store_required, metavar="SLUG", help="the store's slug"
+        )
 
     def execute(self, *args: Any, **options: Any) -> Any:
         slug = options.get("store")

@@ -18,8 +18,9 @@ def _store_language(context: template.Context) -> str:
 @register.simple_tag(takes_context=True)
 def money(context: template.Context, amount: Decimal | None, currency: str = "") -> str:
     store = context.get("store")
-    return money_format(amount, currency or (store.currency if store else "EUR"),
-                        _store_language(context))
+    return money_format(
+        amount, currency or (store.currency if store else "EUR"), _store_language(context)
+    )
 
 
 @register.simple_tag(takes_context=True)

@@ -7,8 +7,10 @@ from storefront_crm.tenancy import store_scope
 
 
 class Command(StoreCommand):
-    help = ("Rebuild every customer's orders count, total spent and first/last order time "
-            "from the orders (one store with --store, all stores with --all).")
+    help = (
+        "Rebuild every customer's orders count, total spent and first/last order time "
+        "from the orders (one store with --store, all stores with --all)."
+    )
     store_required = False
 
     def add_arguments(self, parser: CommandParser) -> None:

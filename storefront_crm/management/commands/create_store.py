@@ -31,12 +31,19 @@ class Command(BaseCommand):
                 raise CommandError("The passwords differ.")
         try:
             store = store_create(
-                slug=options["slug"], name=options["name"], owner_email=options["owner"],
-                password=password, currency=options["currency"], language=options["language"],
+                slug=options["slug"],
+                name=options["name"],
+                owner_email=options["owner"],
+                password=password,
+                currency=options["currency"],
+                language=options["language"],
                 time_zone=options["time_zone"],
             )
         except ServiceError as error:
             raise CommandError(error.message) from None
-        self.stdout.write(self.style.SUCCESS(
-            f"Created store “{store.name}” ({store.slug}) owned by {options['owner']}: "
-            f"/store/{store.slug}/"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Created store “{store.name}” ({store.slug}) owned by {options['owner']}: "
+                f"/store/{store.slug}/"
+            )
+        )
