@@ -10,8 +10,8 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/storefront_bench"
 
 
 def available() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent))
-                  if not m.name.startswith("_"))
+    modules = pkgutil.iter_modules([str(Path(__file__).parent)])
+    return sorted(m.name for m in modules if not m.name.startswith("_"))
 
 
 def main() -> None:
