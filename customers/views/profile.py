@@ -1,48 +1,17 @@
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from storefront_crm.errors import ServiceError
 from storefront_crm.tenancy import permission_required
 
-from .forms import NoteForm, TagAddForm
-from .models import Customer, CustomerNote
-from .selectors import customer_list, customer_notes
-from .services import customer_tags_add, customer_tags_remove, note_add, note_delete
-
-PAGE_SIZE = 50
-SORTS = {
-    "name": ("last_name", "first_name", "id"),
-    "email": ("email", "id"),
-    "orders": ("orders_count", "id"),
-    "spent": ("total_spent", "id"),
-    "last_order": ("last_order_at", "id"),
-    "since": ("customer_since", "id"),
-}
-
-
-@permission_required("customers.view")
-def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
-    customers = customer_list(store=request.store)
-    query = request.GET.get("q", "").strip()
-    if query:
-        customers = (
-            customers.filter(email__icontains=query)
-            | customers.filter(last_name__icontains=query)
-            | customers.filter(first_name__icontains=query)
-        )
-    sort = request.GET.get("sort", "-since")
-    key = sort.lstrip("-")
-    fields = SORTS.get(key, SORTS["since"])
-    prefix = "-" if sort.startswith("-") else ""
-    customers = customers.order_by(*(prefix + field for field in fields))
-    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request, "customers/customer_list.html", {"page": page, "query": query, "sort": sort}
-    )
+from ..forms import NoteForm, TagAddForm
+from ..models import Customer, CustomerNote
+from ..selectors import customer_notes
+from ..services import customer_tags_add, customer_tags_remove, note_add, note_delete
 
 
 @permission_required("customers.view")
@@ -122,3 +91,12 @@ def tag_remove(request: HttpRequest, store_slug: str, customer_id: int) -> HttpR
         names=[request.POST.get("tag", "")],
     )
     return redirect("panel:customer", store_slug=store_slug, customer_id=customer.pk)
+
+
+urlpatterns = [
+    path("<int:customer_id>/", customer_detail, name="customer"),
+    path("<int:customer_id>/notes/", note_create, name="note_create"),
+    path("<int:customer_id>/notes/<int:note_id>/delete/", note_remove, name="note_delete"),
+    path("<int:customer_id>/tags/add/", tag_add, name="tag_add"),
+    path("<int:customer_id>/tags/remove/", tag_remove, name="tag_remove"),
+]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from storefront_crm.errors import ServiceError
 from storefront_crm.models import Store
 
-from .models import (
+from ..models import (
     AccountType,
     ActivityEvent,
     Customer,

@@ -1,0 +1,3 @@
+"""Groups, tags and custom-field settings pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""CSV import and export in the browser."""
+
+urlpatterns: list = []
