@@ -40,6 +40,11 @@ PERMISSIONS: dict[str, set[str]] = {
     "customers.export": {Role.OWNER, Role.MANAGER},
     "customers.impersonate": {Role.OWNER, Role.MANAGER},
     "customers.merge": {Role.OWNER, Role.MANAGER},
+    # Store-wide setup of the customers area: groups, renaming/merging/deleting the
+    # store's tags (adding a tag to a customer is "customers.tags"), custom fields.
+    "customers.groups": {Role.OWNER, Role.MANAGER},
+    "customers.manage_tags": {Role.OWNER, Role.MANAGER},
+    "customers.fields": {Role.OWNER, Role.MANAGER},
     "orders.view": {Role.OWNER, Role.MANAGER, Role.SUPPORT},
     "orders.edit": {Role.OWNER, Role.MANAGER},
     "orders.export": {Role.OWNER, Role.MANAGER},
