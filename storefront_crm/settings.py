@@ -78,6 +78,7 @@ if PRODUCTION:  # gunicorn serves the collected static files itself
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "storefront_crm.urls"
+TEST_RUNNER = "storefront_crm.test_runner.PytestRunner"
 WSGI_APPLICATION = "storefront_crm.wsgi.application"
 
 TEMPLATES = [

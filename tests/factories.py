@@ -17,7 +17,7 @@ from customers.models import (
     GroupKind,
     TaggedCustomer,
 )
-from orders.models import Order, OrderItem, Product
+from orders.models import Order, OrderItem, OrderSequence, Product
 from storefront_crm.models import Job, Membership, Role, Store, User
 
 PASSWORD = "correct-horse-battery-staple"
@@ -195,3 +195,12 @@ class JobFactory(factory.django.DjangoModelFactory):
 
     store = factory.SubFactory(StoreFactory)
     kind = "test.noop"
+
+
+class OrderSequenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderSequence
+        django_get_or_create = ["store"]
+
+    store = factory.SubFactory(StoreFactory)
+    last_number = 0
