@@ -117,7 +117,8 @@ class StoreMiddleware:
             raise Http404("No such store.")
         request.store = membership.store  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]
-        request.session["last_store"] = store_slug
+        if request.session.get("last_store") != store_slug:  # avoid a session write per request
+            request.session["last_store"] = store_slug
         with store_scope(membership.store), timezone.override(membership.store.time_zone):
             return self.get_response(request)
 
