@@ -1,0 +1,740 @@
+"""Store-wide setup of the customers area: groups, the store's tags, custom fields.
+
+Every public function validates its rule and raises ``ServiceError`` with a text for
+people, writes in one transaction and records an activity event: per customer where a
+customer's own data changes (a group deleted moves its members), otherwise one store-level
+event (``customer=None``) for the audit trail.
+"""
+
+import datetime
+import re
+from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Exists, Func, JSONField, Max, OuterRef, Value
+from django.db.models.fields.json import KeyTransform
+from django.utils import timezone
+from django.utils.formats import sanitize_separators
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from storefront_crm.errors import ServiceError
+from storefront_crm.models import Store
+
+from ..models import (
+    AccountType,
+    ActivityEvent,
+    Customer,
+    CustomerGroup,
+    CustomerTag,
+    CustomField,
+    CustomFieldType,
+    GroupKind,
+    TaggedCustomer,
+)
+from . import activity_record, group_default, tag_names_clean
+
+
+class TagNameTaken(ServiceError):
+    """A rename to a name another tag has; ``details["other"]`` is that tag (merge instead)."""
+
+    code = "tag_name_taken"
+
+
+# How many members move per statement when a group is deleted: bounded memory, few queries.
+GROUP_MOVE_BATCH = 2000
+
+
+def _lock_store(store: Store) -> None:
+    # One writer of a store's groups, tags or fields at a time (the same lock tags_ensure
+    # takes), so two requests cannot both pass a uniqueness or limit check.
+    Store.objects.select_for_update().filter(pk=store.pk).first()
+
+
+def _name_clean(name: str, *, max_length: int, field: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ServiceError(_("Enter a name."), field=field)
+    if len(name) > max_length:
+        raise ServiceError(
+            _("A name can have at most %(max)d characters.") % {"max": max_length}, field=field
+        )
+    return name
+
+
+# --- Groups ---------------------------------------------------------------------------
+
+
+def _group_name_free(store: Store, name: str, *, except_pk: int | None = None) -> None:
+    if CustomerGroup.objects.filter(store=store, name__iexact=name).exclude(pk=except_pk).exists():
+        raise ServiceError(
+            _("Another group of this store is already called “%(name)s”.") % {"name": name},
+            field="name",
+        )
+
+
+def discount_clean(value: Any) -> Decimal:
+    """A discount in percent: a Decimal from 0 to 100 with at most two decimal places."""
+    not_a_number = ServiceError(
+        _("Enter the discount as a number from 0 to 100."), field="discount_percent"
+    )
+    if value is None or isinstance(value, bool):
+        raise not_a_number
+    try:
+        discount = Decimal(sanitize_separators(str(value).strip()))
+    except InvalidOperation:
+        raise not_a_number from None
+    if not discount.is_finite():
+        raise not_a_number
+    if not Decimal("0") <= discount <= Decimal("100"):
+        raise ServiceError(_("A discount must be between 0 and 100 %."), field="discount_percent")
+    if discount != discount.quantize(Decimal("0.01")):
+        raise ServiceError(
+            _("A discount can have at most two decimal places."), field="discount_percent"
+        )
+    return discount.quantize(Decimal("0.01"))
+
+
+@transaction.atomic
+def group_create(
+    *, store: Store, actor: Any, name: str, discount_percent: Any = Decimal("0")
+) -> CustomerGroup:
+    """A new custom group; its name is unique in the store whatever the letter case."""
+    name = _name_clean(name, max_length=80, field="name")
+    discount = discount_clean(discount_percent)
+    _lock_store(store)
+    _group_name_free(store, name)
+    group = CustomerGroup.objects.create(
+        store=store, name=name, kind=GroupKind.CUSTOM, discount_percent=discount
+    )
+    activity_record(
+        store=store,
+        customer=None,
+        actor=actor,
+        verb="group.created",
+        group=name,
+        discount_percent=str(discount),
+    )
+    return group
+
+
+@transaction.atomic
+def group_rename(*, store: Store, actor: Any, group: CustomerGroup, name: str) -> CustomerGroup:
+    """Rename a group (the defaults too: only their kind is fixed); names stay unique."""
+    _group_of_store(store, group)
+    name = _name_clean(name, max_length=80, field="name")
+    if name == group.name:
+        return group
+    _lock_store(store)
+    _group_name_free(store, name, except_pk=group.pk)
+    old = group.name
+    group.name = name
+    group.save(update_fields=["name"])
+    activity_record(
+        store=store, customer=None, actor=actor, verb="group.renamed", group=[old, name]
+    )
+    return group
+
+
+@transaction.atomic
+def group_discount_set(
+    *, store: Store, actor: Any, group: CustomerGroup, discount_percent: Any
+) -> CustomerGroup:
+    """Set a group's discount: a Decimal percentage from 0 to 100."""
+    _group_of_store(store, group)
+    discount = discount_clean(discount_percent)
+    if discount == group.discount_percent:
+        return group
+    old = group.discount_percent
+    group.discount_percent = discount
+    group.save(update_fields=["discount_percent"])
+    activity_record(
+        store=store,
+        customer=None,
+        actor=actor,
+        verb="group.discount_set",
+        group=group.name,
+        discount_percent=[str(old), str(discount)],
+    )
+    return group
+
+
+@transaction.atomic
+def group_update(
+    *, store: Store, actor: Any, group: CustomerGroup, name: str, discount_percent: Any
+) -> CustomerGroup:
+    """Rename and set the discount together: both change or neither does."""
+    group_rename(store=store, actor=actor, group=group, name=name)
+    return group_discount_set(
+        store=store, actor=actor, group=group, discount_percent=discount_percent
+    )
+
+
+@transaction.atomic
+def group_delete(*, store: Store, actor: Any, group: CustomerGroup) -> int:
+    """Delete a custom group; its members move to Standard, each with a "group changed"
+    event on their activity log. Guests and Standard cannot be deleted. Returns how many
+    customers moved."""
+    _group_of_store(store, group)
+    if group.is_default:
+        raise ServiceError(
+            _("“%(name)s” is one of the store's two default groups and cannot be deleted.")
+            % {"name": group.name}
+        )
+    _lock_store(store)
+    standard = group_default(store, AccountType.REGISTERED)
+    now = timezone.now()
+    actor_id = actor.pk if getattr(actor, "pk", None) else None
+    moved = 0
+    members = Customer.objects.filter(store=store, group=group).order_by("pk")
+    while True:
+        # Each batch leaves the group as it moves, so the next read starts afresh.
+        ids = list(members.values_list("pk", flat=True)[:GROUP_MOVE_BATCH])
+        if not ids:
+            break
+        Customer.objects.filter(store=store, pk__in=ids).update(group=standard, updated_at=now)
+        ActivityEvent.objects.bulk_create(
+            [
+                ActivityEvent(
+                    store=store,
+                    customer_id=customer_id,
+                    actor_id=actor_id,
+                    verb="customer.updated",
+                    data={
+                        "changes": {"group": [group.name, standard.name]},
+                        "reason": "group.deleted",
+                    },
+                    created_at=now,
+                )
+                for customer_id in ids
+            ]
+        )
+        moved += len(ids)
+    name = group.name
+    group.delete()
+    activity_record(
+        store=store,
+        customer=None,
+        actor=actor,
+        verb="group.deleted",
+        group=name,
+        moved_to=standard.name,
+        moved=moved,
+    )
+    return moved
+
+
+def _group_of_store(store: Store, group: CustomerGroup) -> None:
+    if group.store_id != store.pk:
+        raise ServiceError(_("That group does not exist."))
+
+
+# --- Tags -----------------------------------------------------------------------------
+
+
+def _tag_of_store(store: Store, tag: CustomerTag) -> None:
+    if tag.store_id != store.pk:
+        raise ServiceError(_("That tag does not exist."))
+
+
+def _tag_slug_free(store: Store, name: str, *, except_pk: int) -> str:
+    base = slugify(name, allow_unicode=True)[:90] or "tag"
+    taken = set(
+        CustomerTag.objects.filter(store=store, slug__startswith=base)
+        .exclude(pk=except_pk)
+        .values_list("slug", flat=True)
+    )
+    slug, suffix = base, 1
+    while slug in taken:
+        suffix += 1
+        slug = f"{base}-{suffix}"
+    return slug
+
+
+@transaction.atomic
+def tag_rename(*, store: Store, actor: Any, tag: CustomerTag, name: str) -> CustomerTag:
+    """Rename a store tag. A name another tag already has (any letter case) is refused with
+    ``TagNameTaken``, whose ``details["other"]`` is that tag: merging is the way to join them.
+    """
+    _tag_of_store(store, tag)
+    cleaned = tag_names_clean([name])
+    if not cleaned:
+        raise ServiceError(_("Enter a name."), field="name")
+    name = cleaned[0]
+    if name == tag.name:
+        return tag
+    _lock_store(store)
+    other = CustomerTag.objects.filter(store=store, name__iexact=name).exclude(pk=tag.pk).first()
+    if other is not None:
+        raise TagNameTaken(
+            _(
+                "Another tag is already called “%(name)s”. Merge “%(tag)s” into it instead, "
+                "so its customers keep one tag."
+            )
+            % {"name": other.name, "tag": tag.name},
+            field="name",
+            other=other,
+        )
+    old = tag.name
+    tag.name = name
+    tag.slug = _tag_slug_free(store, name, except_pk=tag.pk)
+    tag.save(update_fields=["name", "slug"])
+    activity_record(store=store, customer=None, actor=actor, verb="tag.renamed", tag=[old, name])
+    return tag
+
+
+@transaction.atomic
+def tag_merge(*, store: Store, actor: Any, source: CustomerTag, target: CustomerTag) -> int:
+    """Merge ``source`` into ``target``: every customer tagged ``source`` ends up tagged
+    ``target`` exactly once, and ``source`` is deleted. Returns how many customers gained
+    ``target``."""
+    _tag_of_store(store, source)
+    _tag_of_store(store, target)
+    if source.pk == target.pk:
+        raise ServiceError(_("A tag cannot be merged into itself."), field="target")
+    _lock_store(store)
+    already_tagged = TaggedCustomer.objects.filter(
+        store=store, tag=target, content_object_id=OuterRef("content_object_id")
+    )
+    # Re-point the links of customers who lack the target; the rest would be duplicates
+    # and go with the source tag.
+    moved = (
+        TaggedCustomer.objects.filter(store=store, tag=source)
+        .exclude(Exists(already_tagged))
+        .update(tag=target)
+    )
+    dropped, _by_model = TaggedCustomer.objects.filter(store=store, tag=source).delete()
+    source_name = source.name
+    source.delete()
+    activity_record(
+        store=store,
+        customer=None,
+        actor=actor,
+        verb="tag.merged",
+        tag=source_name,
+        into=target.name,
+        moved=moved,
+        already_tagged=dropped,
+    )
+    return moved
+
+
+@transaction.atomic
+def tag_delete(*, store: Store, actor: Any, tag: CustomerTag) -> int:
+    """Delete a store tag and take it off every customer. Returns how many had it."""
+    _tag_of_store(store, tag)
+    _lock_store(store)
+    removed, _by_model = TaggedCustomer.objects.filter(store=store, tag=tag).delete()
+    name = tag.name
+    tag.delete()
+    activity_record(
+        store=store, customer=None, actor=actor, verb="tag.deleted", tag=name, customers=removed
+    )
+    return removed
+
+
+# --- Custom fields --------------------------------------------------------------------
+
+TEXT_VALUE_MAX_LENGTH = 500
+CHOICE_MAX_LENGTH = 100
+MAX_CHOICES = 100
+# A JSON number is read back as a float: beyond 15 significant digits it would change.
+NUMBER_MAX_DIGITS = 15
+TRUE_WORDS = {"1", "true", "yes", "y", "on", "x"}
+FALSE_WORDS = {"0", "false", "no", "n", "off"}
+
+
+def custom_field_value_clean(field: CustomField, raw: Any) -> Any:
+    """The JSON-storable value of ``raw`` for ``field``, or ``None`` for "no value".
+
+    ``raw`` is what a form, an import or an API sent: usually a string, or already a Python
+    value (int, Decimal, float, bool, date). An empty string, whitespace or ``None`` means
+    "no value" and returns ``None``: the caller removes the key from
+    ``Customer.custom_fields`` instead of storing ``null``. Otherwise, by type:
+
+    - text: the string with outer whitespace removed, at most 500 characters -> ``str``
+    - number: ``12``, ``-3.5``, or a string with the active language's decimal separator
+      (``"1,5"`` in German; a dot always works) -> ``int`` when whole, else ``float``;
+      at most 15 significant digits, so the stored number reads back exactly;
+      ``True``/``False``, ``NaN`` and infinity are refused
+    - date: a ``date``/``datetime`` or a string in ISO form (``2024-03-31``) or one of the
+      active language's date input formats -> ``"YYYY-MM-DD"`` (sorts as text)
+    - boolean (yes/no): ``bool``, or yes/no, true/false, on/off, 1/0, y/n (any case, also
+      the active language's "yes"/"no") -> ``bool``
+    - choice: one of ``field.choices`` (letter case ignored) -> the choice as defined
+
+    A value that does not fit raises ``ServiceError(message, field=field.key)`` with a
+    message that names the field, for the profile form, imports and filters alike.
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    label = field.label
+    if field.field_type == CustomFieldType.TEXT:
+        text = str(raw).strip()
+        if len(text) > TEXT_VALUE_MAX_LENGTH:
+            raise ServiceError(
+                _("%(label)s: at most %(max)d characters.")
+                % {"label": label, "max": TEXT_VALUE_MAX_LENGTH},
+                field=field.key,
+            )
+        return text
+    if field.field_type == CustomFieldType.NUMBER:
+        return _number_clean(field, raw)
+    if field.field_type == CustomFieldType.DATE:
+        return _date_clean(field, raw)
+    if field.field_type == CustomFieldType.BOOLEAN:
+        return _boolean_clean(field, raw)
+    if field.field_type == CustomFieldType.CHOICE:
+        text = str(raw).strip()
+        for choice in field.choices:
+            if choice.lower() == text.lower():
+                return choice
+        raise ServiceError(
+            _("%(label)s: “%(value)s” is not one of the choices (%(choices)s).")
+            % {"label": label, "value": text, "choices": ", ".join(field.choices)},
+            field=field.key,
+        )
+    raise ServiceError(
+        _("%(label)s has an unknown type “%(type)s”.") % {"label": label, "type": field.field_type},
+        field=field.key,
+    )
+
+
+def _number_clean(field: CustomField, raw: Any) -> int | float:
+    invalid = ServiceError(
+        _("%(label)s: “%(value)s” is not a number.") % {"label": field.label, "value": raw},
+        field=field.key,
+    )
+    if isinstance(raw, bool):
+        raise invalid
+    text = raw if isinstance(raw, (int, float, Decimal)) else sanitize_separators(str(raw).strip())
+    text = str(text)
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise invalid from None
+    if not number.is_finite():
+        raise invalid
+    number = number.normalize()
+    if len(number.as_tuple().digits) > NUMBER_MAX_DIGITS:
+        raise ServiceError(
+            _("%(label)s: at most %(max)d significant digits.")
+            % {"label": field.label, "max": NUMBER_MAX_DIGITS},
+            field=field.key,
+        )
+    if number == number.to_integral_value():
+        return int(number)
+    return float(number)
+
+
+def _date_clean(field: CustomField, raw: Any) -> str:
+    if isinstance(raw, datetime.datetime):
+        return raw.date().isoformat()
+    if isinstance(raw, datetime.date):
+        return raw.isoformat()
+    text = raw.strip() if isinstance(raw, str) else ""  # a number is no date
+    try:
+        return datetime.date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    try:
+        # The active language's input formats, as the profile form's date field has them.
+        return forms.DateField().clean(text).isoformat()
+    except ValidationError:
+        raise ServiceError(
+            _("%(label)s: “%(value)s” is not a date (use YYYY-MM-DD).")
+            % {"label": field.label, "value": raw},
+            field=field.key,
+        ) from None
+
+
+def _boolean_clean(field: CustomField, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in TRUE_WORDS or text == _("yes").lower():
+        return True
+    if text in FALSE_WORDS or text == _("no").lower():
+        return False
+    raise ServiceError(
+        _("%(label)s: “%(value)s” is not yes or no.") % {"label": field.label, "value": raw},
+        field=field.key,
+    )
+
+
+def _choices_clean(field_type: str, choices: Iterable[str]) -> list[str]:
+    if field_type != CustomFieldType.CHOICE:
+        return []
+    cleaned: dict[str, str] = {}
+    for choice in choices:
+        choice = " ".join((choice or "").split())
+        if not choice:
+            continue
+        if len(choice) > CHOICE_MAX_LENGTH:
+            raise ServiceError(
+                _("A choice can have at most %(max)d characters.") % {"max": CHOICE_MAX_LENGTH},
+                field="choices",
+            )
+        cleaned.setdefault(choice.lower(), choice)
+    if not cleaned:
+        raise ServiceError(_("A choice field needs at least one choice."), field="choices")
+    if len(cleaned) > MAX_CHOICES:
+        raise ServiceError(
+            _("A choice field can have at most %(max)d choices.") % {"max": MAX_CHOICES},
+            field="choices",
+        )
+    return list(cleaned.values())
+
+
+def _field_type_clean(field_type: str) -> str:
+    if field_type not in CustomFieldType.values:
+        raise ServiceError(_("Choose a type for the field."), field="field_type")
+    return field_type
+
+
+def _field_of_store(store: Store, field: CustomField) -> None:
+    if field.store_id != store.pk:
+        raise ServiceError(_("That custom field does not exist."))
+
+
+def _key_for(store: Store, label: str) -> str:
+    # Keys live inside every customer's JSON and in URLs of filters: ASCII letters, digits
+    # and single underscores, so a key is also safe as a JSON path and a lookup name.
+    base = re.sub(r"[^a-z0-9]+", "_", slugify(label).replace("-", "_")).strip("_")[:50]
+    base = base or "field"
+    taken = set(
+        CustomField.objects.filter(store=store, key__startswith=base).values_list("key", flat=True)
+    )
+    key, suffix = base, 1
+    while key in taken:
+        suffix += 1
+        key = f"{base}_{suffix}"
+    return key
+
+
+def custom_field_values_count(*, store: Store, field: CustomField) -> int:
+    """How many customers of the store have a value for ``field``."""
+    return Customer.objects.filter(store=store, custom_fields__has_key=field.key).count()
+
+
+@transaction.atomic
+def custom_field_create(
+    *,
+    store: Store,
+    actor: Any,
+    label: str,
+    field_type: str,
+    choices: Iterable[str] = (),
+) -> CustomField:
+    """A new field for all the store's customers, placed last. Its key is derived from the
+    label once and never changes (values are stored under it); a choice field needs at
+    least one choice; labels are unique in the store whatever the letter case."""
+    label = _name_clean(label, max_length=100, field="label")
+    field_type = _field_type_clean(field_type)
+    cleaned_choices = _choices_clean(field_type, choices)
+    _lock_store(store)
+    _label_free(store, label)
+    last = CustomField.objects.filter(store=store).aggregate(last=Max("position"))["last"]
+    field = CustomField.objects.create(
+        store=store,
+        key=_key_for(store, label),
+        label=label,
+        field_type=field_type,
+        choices=cleaned_choices,
+        position=0 if last is None else last + 1,
+    )
+    activity_record(
+        store=store,
+        customer=None,
+        actor=actor,
+        verb="custom_field.created",
+        key=field.key,
+        label=label,
+        field_type=field_type,
+    )
+    return field
+
+
+def _label_free(store: Store, label: str, *, except_pk: int | None = None) -> None:
+    if CustomField.objects.filter(store=store, label__iexact=label).exclude(pk=except_pk).exists():
+        raise ServiceError(
+            _("Another custom field is already called “%(label)s”.") % {"label": label},
+            field="label",
+        )
+
+
+@transaction.atomic
+def custom_field_update(
+    *,
+    store: Store,
+    actor: Any,
+    field: CustomField,
+    label: str,
+    field_type: str | None = None,
+    choices: Iterable[str] | None = None,
+) -> CustomField:
+    """Change a field's label, type or choices; the key never changes.
+
+    Rules, so stored values always fit their field:
+    - the type changes only while no customer has a value for the field; otherwise it is
+      refused (a text "soon" cannot become a date; remove the field and add a new one);
+    - choices can always be added; a choice that customers have cannot be removed or
+      renamed (letter case included), which is refused with the number of customers.
+    """
+    _field_of_store(store, field)
+    label = _name_clean(label, max_length=100, field="label")
+    new_type = field.field_type if field_type is None else _field_type_clean(field_type)
+    if choices is None:
+        choices = field.choices if new_type == field.field_type else ()
+    new_choices = _choices_clean(new_type, choices)
+    _lock_store(store)
+    _label_free(store, label, except_pk=field.pk)
+    changes: dict[str, list[Any]] = {}
+    if new_type != field.field_type:
+        in_use = custom_field_values_count(store=store, field=field)
+        if in_use:
+            raise ServiceError(
+                _(
+                    "%(count)d customers have a value for “%(label)s”, so its type cannot "
+                    "change: values of one type do not fit another. Add a new field instead."
+                )
+                % {"count": in_use, "label": field.label},
+                field="field_type",
+            )
+        changes["field_type"] = [field.field_type, new_type]
+    elif new_type == CustomFieldType.CHOICE:
+        removed = [choice for choice in field.choices if choice not in new_choices]
+        if removed:
+            in_use = (
+                Customer.objects.filter(store=store)
+                .annotate(custom_value=KeyTransform(field.key, "custom_fields"))
+                .filter(custom_value__in=removed)
+                .count()
+            )
+            if in_use:
+                raise ServiceError(
+                    _(
+                        "%(count)d customers have one of the choices %(choices)s; a choice "
+                        "in use cannot be removed or renamed."
+                    )
+                    % {"count": in_use, "choices": ", ".join(f"“{c}”" for c in removed)},
+                    field="choices",
+                )
+    if new_choices != field.choices:
+        changes["choices"] = [field.choices, new_choices]
+    if label != field.label:
+        changes["label"] = [field.label, label]
+    if changes:
+        field.label, field.field_type, field.choices = label, new_type, new_choices
+        field.save(update_fields=["label", "field_type", "choices"])
+        activity_record(
+            store=store,
+            customer=None,
+            actor=actor,
+            verb="custom_field.updated",
+            key=field.key,
+            changes=changes,
+        )
+    return field
+
+
+class JSONKeyRemoved(Func):
+    """A JSON object column without one top-level key, computed by the database."""
+
+    output_field = JSONField()
+
+    def __init__(self, expression: Any, key: str) -> None:
+        super().__init__(expression, Value(key))
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        column, key = self.get_source_expressions()
+        column_sql, column_params = compiler.compile(column)
+        key_sql, key_params = compiler.compile(key)
+        return f"({column_sql} - ({key_sql})::text)", [*column_params, *key_params]
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        column, key = self.get_source_expressions()
+        column_sql, column_params = compiler.compile(column)
+        # Keys are [a-z0-9_-] (see _key_for), so quoting the path segment is enough.
+        return f"json_remove({column_sql}, %s)", [*column_params, f'$."{key.value}"']
+
+
+@transaction.atomic
+def custom_field_delete(*, store: Store, actor: Any, field: CustomField) -> int:
+    """Delete a field and remove its value from every customer of the store, in one
+    statement on PostgreSQL and SQLite. Returns how many customers had a value."""
+    _field_of_store(store, field)
+    _lock_store(store)
+    with_value = Customer.objects.filter(store=store, custom_fields__has_key=field.key)
+    if connection.vendor in ("postgresql", "sqlite"):
+        cleared = with_value.update(custom_fields=JSONKeyRemoved("custom_fields", field.key))
+    else:  # any other database: the same in Python, in batches
+        cleared = 0
+        batch: list[Customer] = []
+        for customer in with_value.only("pk", "custom_fields").iterator(chunk_size=2000):
+            customer.custom_fields.pop(field.key, None)
+            batch.append(customer)
+            if len(batch) == 2000:
+                cleared += Customer.objects.bulk_update(batch, ["custom_fields"])
+                batch = []
+        cleared += Customer.objects.bulk_update(batch, ["custom_fields"])
+    key, label = field.key, field.label
+    field.delete()
+    _positions_renumber(list(CustomField.objects.filter(store=store)))
+    activity_record(
+        store=store,
+        customer=None,
+        actor=actor,
+        verb="custom_field.deleted",
+        key=key,
+        label=label,
+        values_removed=cleared,
+    )
+    return cleared
+
+
+def _positions_renumber(fields: Sequence[CustomField]) -> None:
+    changed = []
+    for position, field in enumerate(fields):
+        if field.position != position:
+            field.position = position
+            changed.append(field)
+    CustomField.objects.bulk_update(changed, ["position"])
+
+
+@transaction.atomic
+def custom_field_reorder(*, store: Store, actor: Any, field_ids: Sequence[int]) -> None:
+    """Put the store's fields in the order of ``field_ids``, which must name each of the
+    store's fields exactly once (a stale page that misses a new field is refused)."""
+    _lock_store(store)
+    fields = {field.pk: field for field in CustomField.objects.filter(store=store)}
+    if len(field_ids) != len(set(field_ids)) or set(field_ids) != set(fields):
+        raise ServiceError(
+            _("The fields changed meanwhile; reload the page and try again."), field="order"
+        )
+    _positions_renumber([fields[pk] for pk in field_ids])
+    activity_record(
+        store=store,
+        customer=None,
+        actor=actor,
+        verb="custom_field.reordered",
+        keys=[fields[pk].key for pk in field_ids],
+    )
+
+
+@transaction.atomic
+def custom_field_move(*, store: Store, actor: Any, field: CustomField, offset: int) -> None:
+    """Move a field up (``offset=-1``) or down (``offset=1``); at an end it stays."""
+    _field_of_store(store, field)
+    _lock_store(store)
+    ids = list(CustomField.objects.filter(store=store).values_list("pk", flat=True))
+    index = ids.index(field.pk)
+    new_index = min(max(index + offset, 0), len(ids) - 1)
+    if new_index == index:
+        return
+    ids.insert(new_index, ids.pop(index))
+    custom_field_reorder(store=store, actor=actor, field_ids=ids)
