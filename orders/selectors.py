@@ -31,3 +31,14 @@ def sales_last_days(*, store: Store, days: int = 30) -> dict[str, Any]:
 
 def unprocessed_count(*, store: Store) -> int:
     return Order.objects.filter(store=store, status=OrderStatus.NEW).count()
+
+
+def customer_last_counted_order(*, store: Store, customer: Customer) -> Order | None:
+    """The customer's most recent order that counts (not cancelled or rejected): its
+    addresses are the ones the profile shows."""
+    return (
+        Order.objects.filter(store=store, customer=customer)
+        .exclude(status__in=UNCOUNTED_STATUSES)
+        .order_by("-placed_at", "-id")
+        .first()
+    )

@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 
 # The root URLconf is the composition root: the one place that wires feature apps in.
 from orders import views as orders_views
+from segments import views as segments_views
 
 from . import views
 
@@ -17,6 +18,7 @@ panel_patterns = [
     path("settings/", views.store_settings, name="settings"),
     path("settings/staff/", views.staff_list, name="staff"),
     path("settings/staff/<int:membership_id>/remove/", views.staff_remove, name="staff_remove"),
+    path("segments/new/", segments_views.segment_create_from_list, name="segment_create"),
     path("jobs/", views.job_list, name="jobs"),
     path("jobs/<int:job_id>/", views.job_detail, name="job"),
     re_path(
@@ -34,6 +36,8 @@ urlpatterns = [
     path("healthz/", views.health, name="health"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("store/<slug:store_slug>/", include((panel_patterns, "panel"))),
+    # Storefront pages of one store (shoppers, never staff): outside the panel namespace.
+    path("shop/<slug:store_slug>/", include("customers.shop_urls", namespace="shop")),
 ]
 
 if settings.DEBUG:

@@ -1,6 +1,8 @@
 """Writes on customers: each validates, writes in one transaction and logs an activity."""
 
+import datetime
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +24,8 @@ from ..models import (
     CustomerNote,
     CustomerSource,
     CustomerTag,
+    CustomField,
+    CustomFieldType,
     GroupKind,
     TaggedCustomer,
 )
@@ -233,6 +237,10 @@ def customer_create(
         raise TypeError(f"Unknown customer fields: {sorted(unknown)}")
     email = email_validate(email)
     _email_free(store, email)
+    if "custom_fields" in fields:
+        fields["custom_fields"] = custom_field_values_clean(
+            store=store, values=fields["custom_fields"]
+        )
     account_type = fields.get("account_type", AccountType.GUEST)
     if group is not None and group.store_id != store.pk:
         raise ServiceError(_("That group does not exist."), field="group")
@@ -281,6 +289,10 @@ def customer_update(
     unknown = set(changes) - CUSTOMER_FIELDS
     if unknown:
         raise TypeError(f"Unknown customer fields: {sorted(unknown)}")
+    if "custom_fields" in changes:
+        changes["custom_fields"] = custom_field_values_clean(
+            store=store, values=changes["custom_fields"]
+        )
     for name, value in changes.items():
         old = getattr(customer, name)
         if old != value:
@@ -295,6 +307,31 @@ def customer_update(
 
 
 @transaction.atomic
+def customer_delete(*, store: Store, customer: Customer, actor: Any = None) -> int:
+    """Delete a profile. Its orders are kept, detached from the profile (they keep their
+    email); notes, addresses, tags and the activity log go with it. Returns how many orders
+    were detached."""
+    if customer.store_id != store.pk:
+        raise ServiceError(_("That customer does not exist."))
+    orders_count = customer.orders.count()
+    shopper = customer.user
+    email, customer_id = customer.email, customer.pk
+    customer.delete()  # Order.customer is SET_NULL: the orders stay
+    if shopper is not None and shopper.store_id == store.pk:
+        shopper.delete()  # the login belonged to this profile only
+    activity_record(
+        store=store,
+        customer=None,
+        actor=actor,
+        verb="customer.deleted",
+        email=email,
+        customer_id=customer_id,
+        orders_detached=orders_count,
+    )
+    return orders_count
+
+
+@transaction.atomic
 def customer_get_or_create_for_order(
     *, store: Store, email: str, defaults: dict[str, Any] | None = None
 ) -> Customer:
@@ -306,6 +343,68 @@ def customer_get_or_create_for_order(
     fields = {key: value for key, value in (defaults or {}).items() if key in CUSTOMER_FIELDS}
     fields["source"] = CustomerSource.ORDER
     return customer_create(store=store, email=email, **fields)
+
+
+# --- Custom field values ----------------------------------------------------------------
+
+
+def custom_field_value_clean(field: CustomField, value: Any) -> Any:
+    """One value as stored in ``Customer.custom_fields``: text and choice as strings,
+    numbers as JSON numbers, dates as ISO strings, yes/no as booleans; empty is None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    error = ServiceError(
+        _("“%(value)s” is not a valid value for %(label)s.")
+        % {"value": value, "label": field.label},
+        field=f"cf_{field.key}",
+    )
+    kind = field.field_type
+    if kind == CustomFieldType.NUMBER:
+        try:
+            number = Decimal(str(value).strip().replace(",", "."))
+        except InvalidOperation:
+            raise error from None
+        if not number.is_finite():
+            raise error
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == CustomFieldType.DATE:
+        if isinstance(value, datetime.datetime):
+            value = value.date()
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        try:
+            return datetime.date.fromisoformat(str(value).strip()).isoformat()
+        except ValueError:
+            raise error from None
+    if kind == CustomFieldType.BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"yes", "true", "1", "y", "on"}:
+            return True
+        if text in {"no", "false", "0", "n", "off"}:
+            return False
+        raise error
+    if kind == CustomFieldType.CHOICE:
+        text = str(value).strip()
+        if text not in [str(choice) for choice in field.choices]:
+            raise error
+        return text
+    return str(value).strip()[:2000]
+
+
+def custom_field_values_clean(*, store: Store, values: dict[str, Any]) -> dict[str, Any]:
+    """Validate the values of the store's custom fields by type; empty values are dropped.
+    Keys without a field (a field that was removed) are kept as they are, so re-adding
+    the field brings its values back."""
+    fields = {field.key: field for field in CustomField.objects.filter(store=store)}
+    cleaned: dict[str, Any] = {}
+    for key, value in (values or {}).items():
+        field = fields.get(key)
+        clean = custom_field_value_clean(field, value) if field is not None else value
+        if clean is not None:
+            cleaned[key] = clean
+    return cleaned
 
 
 # --- Notes ----------------------------------------------------------------------------

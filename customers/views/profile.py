@@ -1,42 +1,362 @@
+"""One customer's profile: details, orders, tags, notes, activity log, the actions on it
+(create, edit, delete, block, activate, email confirmation, sign in as), and merging
+duplicate profiles."""
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from storefront_crm.errors import ServiceError
+from storefront_crm.formatting import date_format
 from storefront_crm.tenancy import permission_required
 
-from ..forms import NoteForm, TagAddForm
-from ..models import Customer, CustomerNote
+from ..forms import CustomerForm, MergeForm, MergePickForm, NoteForm, TagAddForm
+from ..models import (
+    ActivityEvent,
+    Customer,
+    CustomerNote,
+    CustomerTag,
+    CustomField,
+    CustomFieldType,
+)
 from ..selectors import customer_notes
-from ..services import customer_tags_add, customer_tags_remove, note_add, note_delete
+from ..services import (
+    EmailTaken,
+    customer_create,
+    customer_delete,
+    customer_tags_add,
+    customer_tags_remove,
+    customer_update,
+    note_add,
+    note_delete,
+    note_edit,
+)
+from ..services.accounts import (
+    customer_active_set,
+    customer_block_set,
+    customer_email_confirm,
+    customer_impersonation_start,
+    email_confirmation_send,
+)
+from ..services.merge import customer_merge, duplicate_groups_find, merge_rows
+
+PROFILE_ORDERS = 25  # the rest is one click away in the order list
+PROFILE_EVENTS = 50
+
+
+def _customer_or_404(customer_id: int) -> Customer:
+    # The scoped manager limits the lookup to request.store: a foreign id is a 404.
+    return get_object_or_404(Customer.objects.select_related("group"), pk=customer_id)
+
+
+def _to_profile(customer: Customer | int, store_slug: str) -> HttpResponse:
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    return redirect("panel:customer", store_slug=store_slug, customer_id=customer_id)
+
+
+# --- Reading the profile ------------------------------------------------------------------
+
+
+def custom_field_display(field: CustomField, value: Any, language: str) -> str:
+    """A stored custom-field value as people read it."""
+    if value in (None, ""):
+        return ""
+    if field.field_type == CustomFieldType.BOOLEAN:
+        return _("Yes") if value is True else _("No") if value is False else str(value)
+    if field.field_type == CustomFieldType.DATE:
+        try:
+            return date_format(datetime.date.fromisoformat(str(value)), language)
+        except ValueError:
+            return str(value)
+    if field.field_type == CustomFieldType.NUMBER:
+        from django.utils import formats, translation
+
+        with translation.override(language):
+            return formats.number_format(Decimal(str(value)), use_l10n=True)
+    return str(value)
+
+
+def _field_label(name: str) -> str:
+    try:
+        return str(Customer._meta.get_field(name).verbose_name)
+    except Exception:
+        return name
+
+
+def event_sentence(event: ActivityEvent) -> str:
+    """One line of the activity log as a translated sentence."""
+    data = event.data or {}
+    verb = event.verb
+    if verb == "customer.created":
+        source = data.get("source", "")
+        return {
+            "order": _("Profile created from an order"),
+            "import": _("Profile created by an import"),
+            "signup": _("Profile created when the customer signed up"),
+        }.get(source, _("Profile created"))
+    if verb == "customer.updated":
+        parts = []
+        for name, (old, new) in (data.get("changes") or {}).items():
+            if name == "accepts_marketing":
+                parts.append(
+                    _("gave marketing consent")
+                    if new == "True"
+                    else _("withdrew marketing consent")
+                )
+            elif name == "group":
+                parts.append(_("moved to group “%(new)s”") % {"new": new})
+            elif name == "custom_fields":
+                parts.append(_("changed custom fields"))
+            else:
+                parts.append(
+                    _("changed %(field)s from “%(old)s” to “%(new)s”")
+                    % {"field": _field_label(name), "old": old, "new": new}
+                )
+        return (_("Edited: %(changes)s") % {"changes": "; ".join(parts)}) if parts else _("Edited")
+    simple = {
+        "tags.added": _("Tags added: %(tags)s"),
+        "tags.removed": _("Tags removed: %(tags)s"),
+    }
+    if verb in simple:
+        return simple[verb] % {"tags": ", ".join(data.get("tags") or [])}
+    if verb == "customer.merged":
+        duplicate = data.get("duplicate") or {}
+        return _("Merged with the duplicate profile %(email)s (%(orders)s orders moved)") % {
+            "email": duplicate.get("email", "?"),
+            "orders": data.get("orders_moved", 0),
+        }
+    if verb == "order.placed":
+        return _("Placed order #%(order)s") % {"order": data.get("order", "?")}
+    if verb == "order.updated":
+        return _("Order #%(order)s changed") % {"order": data.get("order", "?")}
+    if verb == "email.confirmed":
+        return (
+            _("Confirmed the email address with the emailed link")
+            if data.get("via_link")
+            else _("Marked the email address as confirmed")
+        )
+    sentences = {
+        "note.added": _("Added an internal note"),
+        "note.edited": _("Edited an internal note"),
+        "note.deleted": _("Deleted an internal note"),
+        "account.blocked": _("Blocked the account"),
+        "account.unblocked": _("Unblocked the account"),
+        "account.activated": _("Activated the account"),
+        "account.deactivated": _("Deactivated the account"),
+        "email.confirmation_sent": _("Sent an email-confirmation link"),
+        "customer.impersonated": _("Signed in to the storefront as this customer"),
+        "customer.imported": _("Updated by an import"),
+        "group.changed": _("Moved to group “%(group)s”"),
+    }
+    if verb in sentences:
+        try:
+            return sentences[verb] % data if "%(" in sentences[verb] else sentences[verb]
+        except (KeyError, TypeError, ValueError):
+            return sentences[verb]
+    return verb  # a verb recorded by a newer part of the app: still shown, untranslated
 
 
 @permission_required("customers.view")
 def customer_detail(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
-    from orders.selectors import customer_orders
+    # Orders live in the orders app; customers must not import it at module level.
+    from orders.selectors import customer_last_counted_order, customer_orders
 
-    customer = get_object_or_404(Customer.objects.select_related("group"), pk=customer_id)
+    store = request.store
+    customer = _customer_or_404(customer_id)
+    orders = list(customer_orders(store=store, customer=customer)[: PROFILE_ORDERS + 1])
+    last_order = customer_last_counted_order(store=store, customer=customer)
+    fields = list(CustomField.objects.filter(store=store))
+    values = customer.custom_fields or {}
+    events = list(
+        ActivityEvent.objects.filter(store=store, customer=customer).select_related("actor")[
+            :PROFILE_EVENTS
+        ]
+    )
     return render(
         request,
-        "customers/customer_detail.html",
+        "customers/profile/detail.html",
         {
             "customer": customer,
-            "orders": customer_orders(store=request.store, customer=customer)[:20],
-            "notes": customer_notes(store=request.store, customer=customer),
-            "addresses": customer.addresses.all(),
+            "tags": list(customer.tags.all()),
+            "store_tags": list(
+                CustomerTag.objects.filter(store=store).values_list("name", flat=True)
+            ),
+            "orders": orders[:PROFILE_ORDERS],
+            "more_orders": len(orders) > PROFILE_ORDERS,
+            "last_order": last_order,
+            "notes": list(customer_notes(store=store, customer=customer)),
+            "addresses": list(customer.addresses.all()),
+            "custom_values": [
+                (field.label, custom_field_display(field, values.get(field.key), store.language))
+                for field in fields
+                if values.get(field.key) not in (None, "")
+            ],
+            "events": [(event, event_sentence(event)) for event in events],
             "note_form": NoteForm(),
             "tag_form": TagAddForm(),
         },
     )
 
 
+# --- Create, edit, delete ------------------------------------------------------------------
+
+
+def _customer_form_page(
+    request: HttpRequest, form: CustomerForm, customer: Customer | None
+) -> HttpResponse:
+    """Bind, call the service, turn its errors into field errors (an email another
+    customer has links to that customer)."""
+    taken_by = None
+    if request.method == "POST" and form.is_valid():
+        store, actor = request.store, request.user
+        try:
+            if customer is None:
+                saved = customer_create(store=store, actor=actor, **form.values())
+            else:
+                saved = customer_update(
+                    store=store, customer=customer, actor=actor, **form.values()
+                )
+        except EmailTaken as error:
+            form.add_error("email", error.message)
+            taken_by = error.details.get("customer")
+        except ServiceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request, _("Customer added.") if customer is None else _("Customer saved.")
+            )
+            return _to_profile(saved, store.slug)
+    return render(
+        request,
+        "customers/profile/form.html",
+        {"form": form, "customer": customer, "taken_by": taken_by},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@permission_required("customers.edit")
+def customer_new(request: HttpRequest, store_slug: str) -> HttpResponse:
+    form = CustomerForm(
+        request.POST or None,
+        store=request.store,
+        custom_fields=list(CustomField.objects.filter(store=request.store)),
+    )
+    return _customer_form_page(request, form, None)
+
+
+@permission_required("customers.edit")
+def customer_edit(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
+    customer = _customer_or_404(customer_id)
+    form = CustomerForm(
+        request.POST or None,
+        store=request.store,
+        customer=customer,
+        custom_fields=list(CustomField.objects.filter(store=request.store)),
+    )
+    return _customer_form_page(request, form, customer)
+
+
+@permission_required("customers.delete")
+def customer_remove(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
+    customer = _customer_or_404(customer_id)
+    if request.method == "POST":
+        detached = customer_delete(store=request.store, customer=customer, actor=request.user)
+        messages.success(
+            request,
+            _("Customer %(email)s deleted; %(count)d orders kept without a profile.")
+            % {"email": customer.email, "count": detached},
+        )
+        return redirect("panel:customers", store_slug=store_slug)
+    return render(
+        request,
+        "customers/profile/delete.html",
+        {"customer": customer, "orders_total": customer.orders.count()},
+    )
+
+
+# --- Account actions --------------------------------------------------------------------
+
+
+def _account_action(
+    request: HttpRequest, customer_id: int, action: Any, done: str, **kwargs: Any
+) -> HttpResponse:
+    customer = _customer_or_404(customer_id)
+    try:
+        action(store=request.store, customer=customer, actor=request.user, **kwargs)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return _to_profile(customer, request.store.slug)
+
+
+@require_POST
+@permission_required("customers.edit")
+def customer_block(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
+    blocked = request.POST.get("blocked") == "1"
+    done = _("Account blocked.") if blocked else _("Account unblocked.")
+    return _account_action(request, customer_id, customer_block_set, done, blocked=blocked)
+
+
+@require_POST
+@permission_required("customers.edit")
+def customer_activate(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
+    active = request.POST.get("active") == "1"
+    done = _("Account activated.") if active else _("Account deactivated.")
+    return _account_action(request, customer_id, customer_active_set, done, active=active)
+
+
+@require_POST
+@permission_required("customers.edit")
+def customer_email_confirmed(
+    request: HttpRequest, store_slug: str, customer_id: int
+) -> HttpResponse:
+    done = _("Email address marked as confirmed.")
+    return _account_action(request, customer_id, customer_email_confirm, done)
+
+
+@require_POST
+@permission_required("customers.edit")
+def customer_email_resend(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
+    done = _("A confirmation email is on its way.")
+    return _account_action(
+        request,
+        customer_id,
+        email_confirmation_send,
+        done,
+        base_url=request.build_absolute_uri("/"),
+    )
+
+
+@require_POST
+@permission_required("customers.impersonate")
+def customer_impersonate(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
+    customer = _customer_or_404(customer_id)
+    try:
+        url = customer_impersonation_start(
+            store=request.store, customer=customer, actor=request.user
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return _to_profile(customer, store_slug)
+    return redirect(url)
+
+
+# --- Notes and tags ------------------------------------------------------------------------
+
+
 @require_POST
 @permission_required("customers.notes")
 def note_create(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
-    customer = get_object_or_404(Customer, pk=customer_id)
+    customer = _customer_or_404(customer_id)
     form = NoteForm(request.POST)
     if form.is_valid():
         note_add(
@@ -48,7 +368,26 @@ def note_create(request: HttpRequest, store_slug: str, customer_id: int) -> Http
         messages.success(request, _("Note added."))
     else:
         messages.error(request, _("A note cannot be empty."))
-    return redirect("panel:customer", store_slug=store_slug, customer_id=customer.pk)
+    return _to_profile(customer, store_slug)
+
+
+@require_POST
+@permission_required("customers.notes")
+def note_update(
+    request: HttpRequest, store_slug: str, customer_id: int, note_id: int
+) -> HttpResponse:
+    note = get_object_or_404(
+        CustomerNote.objects.select_related("customer"), pk=note_id, customer_id=customer_id
+    )
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        note_edit(
+            store=request.store, note=note, actor=request.user, body=form.cleaned_data["body"]
+        )
+        messages.success(request, _("Note saved."))
+    else:
+        messages.error(request, _("A note cannot be empty."))
+    return _to_profile(customer_id, store_slug)
 
 
 @require_POST
@@ -56,16 +395,18 @@ def note_create(request: HttpRequest, store_slug: str, customer_id: int) -> Http
 def note_remove(
     request: HttpRequest, store_slug: str, customer_id: int, note_id: int
 ) -> HttpResponse:
-    note = get_object_or_404(CustomerNote, pk=note_id, customer_id=customer_id)
+    note = get_object_or_404(
+        CustomerNote.objects.select_related("customer"), pk=note_id, customer_id=customer_id
+    )
     note_delete(store=request.store, note=note, actor=request.user)
     messages.success(request, _("Note deleted."))
-    return redirect("panel:customer", store_slug=store_slug, customer_id=customer_id)
+    return _to_profile(customer_id, store_slug)
 
 
 @require_POST
 @permission_required("customers.tags")
 def tag_add(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
-    customer = get_object_or_404(Customer, pk=customer_id)
+    customer = _customer_or_404(customer_id)
     form = TagAddForm(request.POST)
     if form.is_valid():
         try:
@@ -77,25 +418,130 @@ def tag_add(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResp
             )
         except ServiceError as error:
             messages.error(request, error.message)
-    return redirect("panel:customer", store_slug=store_slug, customer_id=customer.pk)
+    return _to_profile(customer, store_slug)
 
 
 @require_POST
 @permission_required("customers.tags")
 def tag_remove(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
-    customer = get_object_or_404(Customer, pk=customer_id)
+    customer = _customer_or_404(customer_id)
     customer_tags_remove(
         store=request.store,
         customer=customer,
         actor=request.user,
         names=[request.POST.get("tag", "")],
     )
-    return redirect("panel:customer", store_slug=store_slug, customer_id=customer.pk)
+    return _to_profile(customer, store_slug)
+
+
+# --- Duplicates and merge ------------------------------------------------------------------
+
+
+@permission_required("customers.merge")
+def customer_duplicates(request: HttpRequest, store_slug: str) -> HttpResponse:
+    return render(
+        request,
+        "customers/profile/duplicates.html",
+        {"groups": duplicate_groups_find(store=request.store)},
+    )
+
+
+@permission_required("customers.merge")
+def customer_merge_pick(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
+    """Choose the profile to merge with this one, by its email or id."""
+    customer = _customer_or_404(customer_id)
+    form = MergePickForm(request.GET or None)
+    if form.is_valid():
+        other_ref = form.cleaned_data["other"].strip()
+        lookup = Q(email=other_ref.lower())
+        if other_ref.isdigit():
+            lookup |= Q(pk=int(other_ref))
+        other = Customer.objects.filter(lookup).exclude(pk=customer.pk).first()
+        if other is None:
+            form.add_error("other", _("No other customer of this store has that email or number."))
+        else:
+            return redirect(
+                "panel:customer_merge",
+                store_slug=store_slug,
+                survivor_id=customer.pk,
+                duplicate_id=other.pk,
+            )
+    return render(
+        request, "customers/profile/merge_pick.html", {"customer": customer, "form": form}
+    )
+
+
+@permission_required("customers.merge")
+def customer_merge_view(
+    request: HttpRequest, store_slug: str, survivor_id: int, duplicate_id: int
+) -> HttpResponse:
+    """Side by side: the merchant picks which value of each differing field to keep."""
+    survivor = _customer_or_404(survivor_id)
+    duplicate = _customer_or_404(duplicate_id)
+    rows = merge_rows(survivor, duplicate, request.store)
+    form = MergeForm(request.POST or None, rows=rows)
+    if request.method == "POST" and form.is_valid():
+        try:
+            merged = customer_merge(
+                store=request.store,
+                actor=request.user,
+                survivor=survivor,
+                duplicate=duplicate,
+                choices=form.choices(),
+            )
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                _("%(email)s merged into this profile.") % {"email": duplicate.email},
+            )
+            return _to_profile(merged, store_slug)
+    return render(
+        request,
+        "customers/profile/merge.html",
+        {
+            "survivor": survivor,
+            "duplicate": duplicate,
+            "rows": [
+                (row, form[MergeForm.field_name(row["key"])] if row["differs"] else None)
+                for row in rows
+            ],
+            "form": form,
+            "swap_url": reverse(
+                "panel:customer_merge",
+                kwargs={
+                    "store_slug": store_slug,
+                    "survivor_id": duplicate.pk,
+                    "duplicate_id": survivor.pk,
+                },
+            ),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 urlpatterns = [
+    path("new/", customer_new, name="customer_create"),
+    path("duplicates/", customer_duplicates, name="customer_duplicates"),
+    path(
+        "merge/<int:survivor_id>/<int:duplicate_id>/",
+        customer_merge_view,
+        name="customer_merge",
+    ),
     path("<int:customer_id>/", customer_detail, name="customer"),
+    path("<int:customer_id>/edit/", customer_edit, name="customer_edit"),
+    path("<int:customer_id>/delete/", customer_remove, name="customer_delete"),
+    path("<int:customer_id>/block/", customer_block, name="customer_block"),
+    path("<int:customer_id>/activate/", customer_activate, name="customer_activate"),
+    path(
+        "<int:customer_id>/email/confirm/", customer_email_confirmed, name="customer_email_confirm"
+    ),
+    path("<int:customer_id>/email/resend/", customer_email_resend, name="customer_email_resend"),
+    path("<int:customer_id>/sign-in-as/", customer_impersonate, name="customer_impersonate"),
+    path("<int:customer_id>/merge/", customer_merge_pick, name="customer_merge_pick"),
     path("<int:customer_id>/notes/", note_create, name="note_create"),
+    path("<int:customer_id>/notes/<int:note_id>/edit/", note_update, name="note_edit"),
     path("<int:customer_id>/notes/<int:note_id>/delete/", note_remove, name="note_delete"),
     path("<int:customer_id>/tags/add/", tag_add, name="tag_add"),
     path("<int:customer_id>/tags/remove/", tag_remove, name="tag_remove"),

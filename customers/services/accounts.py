@@ -1,0 +1,186 @@
+"""The shopper account of a customer: block, activate, email confirmation, and staff
+signing in as the customer on the storefront."""
+
+from typing import Any
+
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from storefront_crm.errors import ServiceError
+from storefront_crm.models import Store, User
+
+from ..models import Customer
+from . import activity_record
+
+EMAIL_CONFIRM_SALT = "customers.email-confirm"
+EMAIL_CONFIRM_MAX_AGE = 3 * 24 * 3600  # a confirmation link works for three days
+
+
+def shop_scope(store: Store) -> str:
+    """The django-sesame scope of a store's storefront: a token for one store is worthless
+    at another."""
+    return f"shop:{store.pk}"
+
+
+# --- Block, activate, confirm ------------------------------------------------------------
+
+
+def _flag_set(
+    *, store: Store, customer: Customer, actor: Any, field: str, value: bool, verb: str
+) -> Customer:
+    if customer.store_id != store.pk:
+        raise ServiceError(_("That customer does not exist."))
+    if getattr(customer, field) == value:
+        return customer
+    setattr(customer, field, value)
+    customer.save(update_fields=[field, "updated_at"])
+    activity_record(store=store, customer=customer, actor=actor, verb=verb)
+    return customer
+
+
+@transaction.atomic
+def customer_block_set(*, store: Store, customer: Customer, actor: Any, blocked: bool) -> Customer:
+    """A blocked customer cannot sign in to the storefront (nor be signed in as)."""
+    return _flag_set(
+        store=store,
+        customer=customer,
+        actor=actor,
+        field="is_blocked",
+        value=blocked,
+        verb="account.blocked" if blocked else "account.unblocked",
+    )
+
+
+@transaction.atomic
+def customer_active_set(*, store: Store, customer: Customer, actor: Any, active: bool) -> Customer:
+    """A deactivated account cannot sign in; the profile and its orders stay."""
+    return _flag_set(
+        store=store,
+        customer=customer,
+        actor=actor,
+        field="is_active",
+        value=active,
+        verb="account.activated" if active else "account.deactivated",
+    )
+
+
+@transaction.atomic
+def customer_email_confirm(
+    *, store: Store, customer: Customer, actor: Any = None, via_link: bool = False
+) -> Customer:
+    """Mark the email confirmed, by staff or by the shopper following the emailed link."""
+    if customer.store_id != store.pk:
+        raise ServiceError(_("That customer does not exist."))
+    if customer.email_confirmed:
+        return customer
+    customer.email_confirmed = True
+    customer.save(update_fields=["email_confirmed", "updated_at"])
+    activity_record(
+        store=store, customer=customer, actor=actor, verb="email.confirmed", via_link=via_link
+    )
+    return customer
+
+
+def email_confirmation_token(customer: Customer) -> str:
+    """Signed with the email: changing the email makes older links worthless."""
+    return signing.dumps(
+        {"store": customer.store_id, "customer": customer.pk, "email": customer.email},
+        salt=EMAIL_CONFIRM_SALT,
+    )
+
+
+def email_confirmation_customer(*, store: Store, token: str) -> Customer | None:
+    """The customer a confirmation token was made for, or None when it is forged,
+    expired, for another store or for an email the customer no longer has."""
+    try:
+        data = signing.loads(token, salt=EMAIL_CONFIRM_SALT, max_age=EMAIL_CONFIRM_MAX_AGE)
+    except signing.BadSignature:  # SignatureExpired is a BadSignature too
+        return None
+    if not isinstance(data, dict) or data.get("store") != store.pk:
+        return None
+    return Customer.objects.filter(
+        store=store, pk=data.get("customer"), email=data.get("email")
+    ).first()
+
+
+@transaction.atomic
+def email_confirmation_send(*, store: Store, customer: Customer, actor: Any, base_url: str) -> None:
+    """Email the customer a link to confirm the address; sent by a task after commit."""
+    from ..tasks import email_confirmation_deliver
+
+    if customer.store_id != store.pk:
+        raise ServiceError(_("That customer does not exist."))
+    if customer.email_confirmed:
+        raise ServiceError(_("This email address is already confirmed."))
+    activity_record(store=store, customer=customer, actor=actor, verb="email.confirmation_sent")
+    store_id, customer_id = store.pk, customer.pk
+    transaction.on_commit(lambda: email_confirmation_deliver.delay(store_id, customer_id, base_url))
+
+
+def email_confirmation_url(customer: Customer, *, store: Store, base_url: str) -> str:
+    path = reverse(
+        "shop:confirm_email",
+        kwargs={"store_slug": store.slug, "token": email_confirmation_token(customer)},
+    )
+    return base_url.rstrip("/") + path
+
+
+# --- Signing in as the customer -----------------------------------------------------------
+
+
+def shopper_identity_get_or_create(*, store: Store, customer: Customer) -> User:
+    """The customer's storefront login identity (a per-store User, never staff)."""
+    if customer.user_id is not None:
+        user = customer.user
+        if user.store_id != store.pk or user.is_staff or user.is_superuser:
+            raise ServiceError(_("This customer's login is not a storefront login."))
+        return user
+    login_name = User.login_name(customer.email, store.pk)
+    user = User.objects.filter(username=login_name).first()
+    if user is not None:
+        if Customer.objects.filter(store=store, user=user).exclude(pk=customer.pk).exists():
+            raise ServiceError(_("This email's storefront login belongs to another profile."))
+    else:
+        user = User(email=customer.email, full_name=customer.full_name, store=store)
+        user.set_unusable_password()
+        user.save()
+    customer.user = user
+    customer.save(update_fields=["user", "updated_at"])
+    return user
+
+
+@transaction.atomic
+def customer_impersonation_start(*, store: Store, customer: Customer, actor: Any) -> str:
+    """Sign-in link (path and query) that signs staff in as this customer on the
+    storefront. Recorded in the activity log; the token is short-lived and one-time."""
+    from sesame.utils import get_query_string
+
+    if customer.store_id != store.pk:
+        raise ServiceError(_("That customer does not exist."))
+    if customer.is_blocked or not customer.is_active:
+        raise ServiceError(
+            _(
+                "A blocked or deactivated account cannot be signed in to. "
+                "Unblock or activate it first."
+            )
+        )
+    user = shopper_identity_get_or_create(store=store, customer=customer)
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+    activity_record(store=store, customer=customer, actor=actor, verb="customer.impersonated")
+    path = reverse("shop:login", kwargs={"store_slug": store.slug})
+    return path + get_query_string(user, scope=shop_scope(store))
+
+
+def shopper_customer(*, store: Store, user: Any) -> Customer | None:
+    """The customer a storefront identity signs in as; None for anything else (staff,
+    another store's shopper, a blocked or deactivated account)."""
+    if user is None or getattr(user, "store_id", None) != store.pk or not user.is_active:
+        return None
+    customer = Customer.objects.filter(store=store, user=user).first()
+    if customer is None or customer.is_blocked or not customer.is_active:
+        return None
+    return customer

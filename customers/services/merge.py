@@ -1,0 +1,345 @@
+"""Merging duplicate customer profiles, and finding the likely duplicates.
+
+``customer_merge`` moves everything of the duplicate onto the survivor in one transaction
+and deletes the duplicate; every rule is checked before the first write, and any error
+later rolls the whole merge back, leaving both profiles as they were.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models.functions import Concat, Lower, Replace, StrIndex, Substr
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from storefront_crm.errors import ServiceError
+from storefront_crm.models import Store, User
+
+from ..models import (
+    AccountType,
+    ActivityEvent,
+    Address,
+    Customer,
+    CustomerGroup,
+    CustomerNote,
+    CustomField,
+    TaggedCustomer,
+)
+from . import _email_free, activity_record, email_validate
+
+SURVIVOR = "survivor"
+DUPLICATE = "duplicate"
+
+# The fields a merchant chooses between, in the order the merge page shows them.
+MERGE_FIELDS: dict[str, Any] = {
+    "email": gettext_lazy("Email"),
+    "first_name": gettext_lazy("First name"),
+    "last_name": gettext_lazy("Last name"),
+    "phone": gettext_lazy("Phone"),
+    "country": gettext_lazy("Country"),
+    "company": gettext_lazy("Company"),
+    "vat_id": gettext_lazy("VAT ID"),
+    "tax_exempt": gettext_lazy("Tax exempt"),
+    "group": gettext_lazy("Group"),
+    "is_active": gettext_lazy("Account active"),
+    "is_blocked": gettext_lazy("Blocked"),
+}
+CUSTOM_FIELD_PREFIX = "cf:"
+
+
+class MergeRefused(ServiceError):
+    code = "merge_refused"
+
+
+def _vat_normalize(vat_id: str) -> str:
+    return "".join(vat_id.split()).upper()
+
+
+def merge_choice_needed(survivor: Customer, duplicate: Customer) -> list[str]:
+    """Fields the merchant must decide explicitly: two different non-empty VAT IDs."""
+    a, b = _vat_normalize(survivor.vat_id), _vat_normalize(duplicate.vat_id)
+    return ["vat_id"] if a and b and a != b else []
+
+
+def _shopper_login(store: Store, customer: Customer) -> User | None:
+    if customer.user_id is not None:
+        return customer.user
+    return User.objects.filter(username=User.login_name(customer.email, store.pk)).first()
+
+
+def _pick(choices: dict[str, str], key: str, survivor_value: Any, duplicate_value: Any) -> Any:
+    """The chosen side; without a choice the survivor's value, or the duplicate's when the
+    survivor has none."""
+    choice = choices.get(key)
+    if choice == DUPLICATE:
+        return duplicate_value
+    if choice == SURVIVOR:
+        return survivor_value
+    return survivor_value if survivor_value not in ("", None) else duplicate_value
+
+
+@transaction.atomic
+def customer_merge(
+    *,
+    store: Store,
+    actor: Any,
+    survivor: Customer,
+    duplicate: Customer,
+    choices: dict[str, str] | None = None,
+) -> Customer:
+    """Merge ``duplicate`` into ``survivor`` and delete the duplicate.
+
+    ``choices`` maps a field name (see ``MERGE_FIELDS``, custom fields as ``cf:<key>``) to
+    ``"survivor"`` or ``"duplicate"``. Orders, notes, tags (de-duplicated), addresses (one
+    default per kind stays), events and the storefront login move over; the newest
+    marketing-consent decision wins; the earlier "customer since" is kept; aggregates are
+    recomputed. Refused, before anything changes, for profiles of different stores, two
+    different VAT IDs without a choice, or two storefront logins.
+    """
+    from orders.models import Order
+    from orders.services import customer_stats_recompute
+
+    choices = dict(choices or {})
+    if survivor.store_id != store.pk or duplicate.store_id != store.pk:
+        raise MergeRefused(_("Only two profiles of the same store can be merged."))
+    if survivor.pk == duplicate.pk:
+        raise MergeRefused(_("A profile cannot be merged with itself."))
+    # Lock both rows in id order (no deadlock with a merge the other way round) and work
+    # on fresh copies, so the caller's instances are untouched if the merge fails.
+    locked = {
+        customer.pk: customer
+        for customer in Customer.objects.select_for_update()
+        .filter(store=store, pk__in=[survivor.pk, duplicate.pk])
+        .order_by("pk")
+    }
+    if len(locked) != 2:
+        raise MergeRefused(_("One of the profiles no longer exists."))
+    keep, gone = locked[survivor.pk], locked[duplicate.pk]
+
+    for field in merge_choice_needed(keep, gone):
+        if choices.get(field) not in (SURVIVOR, DUPLICATE):
+            raise MergeRefused(
+                _("The two profiles have different VAT IDs (%(a)s, %(b)s): choose one to keep.")
+                % {"a": keep.vat_id, "b": gone.vat_id},
+                field=field,
+            )
+    logins = {
+        login.pk: login
+        for login in (_shopper_login(store, keep), _shopper_login(store, gone))
+        if login is not None
+    }
+    if len(logins) > 1:
+        raise MergeRefused(
+            _(
+                "Both profiles have a storefront login; merging would leave one shopper "
+                "unable to sign in. Ask the shopper which account to keep and delete the other."
+            )
+        )
+    values = {
+        name: _pick(choices, name, getattr(keep, name), getattr(gone, name))
+        for name in MERGE_FIELDS
+        if name != "group"
+    }
+    values["email"] = email_validate(values["email"])
+    group: CustomerGroup = gone.group if choices.get("group") == DUPLICATE else keep.group
+    custom_fields = _custom_fields_merged(store, keep, gone, choices)
+
+    # -- Every rule passed: from here on, writes. --
+    moved_orders = Order.objects.filter(store=store, customer=gone).update(customer=keep)
+    CustomerNote.objects.filter(store=store, customer=gone).update(customer=keep)
+    have_tags = TaggedCustomer.objects.filter(store=store, content_object=keep).values("tag_id")
+    TaggedCustomer.objects.filter(store=store, content_object=gone).exclude(
+        tag_id__in=have_tags
+    ).update(content_object=keep)
+    default_kinds = set(
+        Address.objects.filter(store=store, customer=keep, is_default=True).values_list(
+            "kind", flat=True
+        )
+    )
+    Address.objects.filter(
+        store=store, customer=gone, is_default=True, kind__in=default_kinds
+    ).update(is_default=False)
+    Address.objects.filter(store=store, customer=gone).update(customer=keep)
+    ActivityEvent.objects.filter(store=store, customer=gone).update(customer=keep)
+    customer_stats_recompute(store=store, customer_ids=[keep.pk])
+
+    keep.refresh_from_db(fields=["orders_count", "total_spent", "first_order_at", "last_order_at"])
+    newest_consent = max(
+        (keep, gone),
+        key=lambda c: (c.marketing_consent_at is not None, c.marketing_consent_at or 0),
+    )
+    merged_email_confirmed = (
+        gone.email_confirmed if values["email"] == gone.email else keep.email_confirmed
+    )
+    login = next(iter(logins.values()), None)
+    gone_summary = {"id": gone.pk, "email": gone.email, "name": gone.full_name}
+    gone.delete()
+
+    _email_free(store, values["email"], except_pk=keep.pk)
+    for name, value in values.items():
+        setattr(keep, name, value)
+    keep.group = group
+    keep.custom_fields = custom_fields
+    keep.customer_since = min(keep.customer_since, gone.customer_since)
+    keep.accepts_marketing = newest_consent.accepts_marketing
+    keep.marketing_consent_at = newest_consent.marketing_consent_at
+    keep.email_confirmed = merged_email_confirmed
+    if AccountType.REGISTERED in (keep.account_type, gone.account_type):
+        keep.account_type = AccountType.REGISTERED
+    keep.user = login
+    keep.save()
+    if login is not None and login.email != keep.email:
+        login.email = keep.email  # the login name follows the surviving email
+        login.save()
+    activity_record(
+        store=store,
+        customer=keep,
+        actor=actor,
+        verb="customer.merged",
+        duplicate=gone_summary,
+        orders_moved=moved_orders,
+        chosen={key: value for key, value in choices.items() if value == DUPLICATE},
+    )
+    return keep
+
+
+def _custom_fields_merged(
+    store: Store, keep: Customer, gone: Customer, choices: dict[str, str]
+) -> dict[str, Any]:
+    merged = dict(gone.custom_fields or {})
+    merged.update(keep.custom_fields or {})
+    for key in merged:
+        merged[key] = _pick(
+            choices,
+            CUSTOM_FIELD_PREFIX + key,
+            (keep.custom_fields or {}).get(key),
+            (gone.custom_fields or {}).get(key),
+        )
+    return {key: value for key, value in merged.items() if value not in ("", None)}
+
+
+# --- Possible duplicates (reads) ----------------------------------------------------------
+
+
+@dataclass
+class DuplicateGroup:
+    reason: str
+    key: str
+    customers: list[Customer]
+
+
+def _email_key() -> Any:
+    """The email with dots and a ``+tag`` removed from the local part (lower-case already):
+    ``Jane.Doe+shop@x.org`` and ``janedoe@x.org`` share it. Portable SQL (SQLite and
+    PostgreSQL), no regular expressions."""
+    at = StrIndex(F("email"), Value("@"))
+    # Append "+" so that a local part without a tag cuts at its end.
+    local_plus = Concat(Substr(F("email"), 1, at - 1), Value("+"))
+    local_without_tag = Substr(local_plus, 1, StrIndex(local_plus, Value("+")) - 1)
+    return Concat(Replace(local_without_tag, Value("."), Value("")), Substr(F("email"), at))
+
+
+def _phone_key() -> Any:
+    """The phone with the usual separators removed."""
+    phone: Any = F("phone")
+    for separator in (" ", "-", "(", ")", "/", ".", "\u00a0"):
+        phone = Replace(phone, Value(separator), Value(""))
+    return phone
+
+
+def duplicate_groups_find(*, store: Store, limit: int = 50) -> list[DuplicateGroup]:
+    """Groups of profiles that are probably the same person: emails that differ only in
+    dots or a ``+tag`` of the local part; same name and phone; same phone. Each query
+    groups the store's customers once (a full pass over the store's rows)."""
+    customers = Customer.objects.filter(store=store)
+    found: list[DuplicateGroup] = []
+    seen_pairs: set[frozenset[int]] = set()
+    rules: list[tuple[str, QuerySet, Q]] = [
+        (
+            _("Same email apart from dots or a +tag"),
+            customers.annotate(dup_key=_email_key()),
+            Q(),
+        ),
+        (
+            _("Same name and phone"),
+            customers.annotate(
+                dup_key=Concat(
+                    Lower("first_name"), Value("|"), Lower("last_name"), Value("|"), _phone_key()
+                )
+            ),
+            ~Q(phone="") & (~Q(first_name="") | ~Q(last_name="")),
+        ),
+        (_("Same phone"), customers.annotate(dup_key=_phone_key()), ~Q(phone="")),
+    ]
+    for reason, annotated, condition in rules:
+        keys = list(
+            annotated.filter(condition)
+            .values("dup_key")
+            .annotate(n=Count("id"))
+            .filter(n__gt=1)
+            .order_by("-n", "dup_key")
+            .values_list("dup_key", flat=True)[:limit]
+        )
+        if not keys:
+            continue
+        members: dict[str, list[Customer]] = {key: [] for key in keys}
+        for customer in (
+            annotated.filter(condition, dup_key__in=keys)
+            .select_related("group")
+            .order_by("customer_since", "id")
+        ):
+            members[customer.dup_key].append(customer)
+        for key, group in members.items():
+            pair = frozenset(customer.pk for customer in group)
+            if len(group) < 2 or pair in seen_pairs:
+                continue  # already listed under a stronger reason
+            seen_pairs.add(pair)
+            found.append(DuplicateGroup(reason=str(reason), key=key, customers=group))
+    return found[:limit]
+
+
+def _display(value: Any) -> str:
+    if value is True:
+        return str(_("Yes"))
+    if value is False:
+        return str(_("No"))
+    return "—" if value in (None, "") else str(value)
+
+
+def merge_rows(survivor: Customer, duplicate: Customer, store: Store) -> list[dict[str, Any]]:
+    """The side-by-side rows of the merge page: every field with both values, and whether
+    they differ (only differing fields need a choice)."""
+    rows: list[dict[str, Any]] = []
+    for name, label in MERGE_FIELDS.items():
+        a, b = getattr(survivor, name), getattr(duplicate, name)
+        rows.append(
+            {
+                "key": name,
+                "label": label,
+                "survivor": a,
+                "duplicate": b,
+                "survivor_display": _display(a),
+                "duplicate_display": _display(b),
+                "differs": (a.pk if name == "group" else a) != (b.pk if name == "group" else b),
+                "required": name in merge_choice_needed(survivor, duplicate),
+            }
+        )
+    fields = {field.key: field for field in CustomField.objects.filter(store=store)}
+    keys = sorted(set(survivor.custom_fields or {}) | set(duplicate.custom_fields or {}))
+    for key in keys:
+        a, b = (survivor.custom_fields or {}).get(key), (duplicate.custom_fields or {}).get(key)
+        rows.append(
+            {
+                "key": CUSTOM_FIELD_PREFIX + key,
+                "label": fields[key].label if key in fields else key,
+                "survivor": a,
+                "duplicate": b,
+                "survivor_display": _display(a),
+                "duplicate_display": _display(b),
+                "differs": a != b,
+                "required": False,
+            }
+        )
+    return rows
