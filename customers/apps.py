@@ -12,3 +12,11 @@ class CustomersConfig(AppConfig):
         from .services import group_defaults_create
 
         store_setup_step(group_defaults_create)
+
+        from django.db.backends.signals import connection_created
+
+        from .conditions import sqlite_functions_register
+        from .services import bulk  # noqa: F401  (registers the "customers.bulk" job)
+        from .io import jobs as io_jobs  # noqa: F401  (customers.import / customers.export)
+
+        connection_created.connect(sqlite_functions_register, dispatch_uid="customers_sqlite")

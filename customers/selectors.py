@@ -1,11 +1,21 @@
 """Reads on customers. Every function takes the store explicitly."""
 
+import base64
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db import connection, models
+from django.db.models import F, Func, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from storefront_crm.models import Store
 
+from .conditions import Condition, conditions_apply, conditions_from_json
 from .models import Customer, CustomerNote, CustomerTag
 
 
@@ -26,3 +36,251 @@ def customer_list(*, store: Store) -> QuerySet[Customer]:
 
 def customer_notes(*, store: Store, customer: Customer) -> QuerySet[CustomerNote]:
     return CustomerNote.objects.filter(store=store, customer=customer).select_related("author")
+
+
+# --- The customer list: conditions, sorting, keyset pages, cheap totals ----------------
+
+
+def customers_matching(store: Store, conditions: Iterable[Condition]) -> QuerySet[Customer]:
+    """The store's customers matching every condition (AND), as one queryset.
+
+    ``conditions`` are ``customers.conditions.Condition`` objects (or their JSON dicts, as
+    stored in job parameters and saved segments): see ``customers.conditions`` for fields
+    and operators. Raises ``ConditionError`` on a malformed condition.
+
+    Job parameter contract, shared by the list's bulk actions and the CSV export
+    (``job_start(kind="customers.export", params=...)`` and ``kind="customers.bulk"``)::
+
+        {
+            "conditions": [{"field": "country", "op": "in", "value": ["DE"]}, ...],
+            "customer_ids": [12, 15] or None,
+        }
+
+    ``customer_ids`` set: exactly those customers (ids of other stores match nothing);
+    ``None``: every customer that matches ``conditions`` (an empty list = the whole store).
+    A handler should call ``customers_matching(store, conditions_from_json(params["conditions"]))``
+    and narrow it with ``.filter(pk__in=params["customer_ids"])`` when ids are given —
+    ``customers_for_job_params`` does exactly that.
+    """
+    parsed = [
+        condition if isinstance(condition, Condition) else Condition.from_json(condition)
+        for condition in conditions
+    ]
+    return conditions_apply(Customer.objects.filter(store=store), store=store, conditions=parsed)
+
+
+def customers_for_job_params(store: Store, params: dict[str, Any]) -> QuerySet[Customer]:
+    """The customers a bulk or export job's parameters name (see ``customers_matching``)."""
+    customers = customers_matching(store, conditions_from_json(params.get("conditions")))
+    customer_ids = params.get("customer_ids")
+    if customer_ids is not None:
+        customers = customers.filter(pk__in=[int(pk) for pk in customer_ids])
+    return customers
+
+
+# Customers who never ordered sort as the oldest, in both directions; PostgreSQL has an
+# index on exactly this expression (migration 0003).
+NEVER_ORDERED = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class SortColumn:
+    expression: Any
+    field: models.Field
+    value_of: Callable[[Customer], Any]
+
+
+def _column(name: str) -> SortColumn:
+    return SortColumn(F(name), Customer._meta.get_field(name), attrgetter(name))
+
+
+SORTS: dict[str, tuple[SortColumn, ...]] = {
+    "name": (_column("last_name"), _column("first_name")),
+    "email": (_column("email"),),
+    "orders": (_column("orders_count"),),
+    "spent": (_column("total_spent"),),
+    "last_order": (
+        SortColumn(
+            Coalesce(F("last_order_at"), Value(NEVER_ORDERED, output_field=models.DateTimeField())),
+            models.DateTimeField(),
+            lambda customer: customer.last_order_at or NEVER_ORDERED,
+        ),
+    ),
+    "since": (_column("customer_since"),),
+}
+SORT_DEFAULT = "-since"
+ID_COLUMN = SortColumn(F("id"), models.BigIntegerField(), attrgetter("pk"))
+
+
+@dataclass(frozen=True)
+class ListSort:
+    key: str
+    descending: bool
+
+    @classmethod
+    def parse(cls, value: str | None) -> "ListSort":
+        value = (value or SORT_DEFAULT).strip()
+        key = value.lstrip("-")
+        if key not in SORTS:
+            value, key = SORT_DEFAULT, SORT_DEFAULT.lstrip("-")
+        return cls(key=key, descending=value.startswith("-"))
+
+    def __str__(self) -> str:
+        return ("-" if self.descending else "") + self.key
+
+    @property
+    def columns(self) -> tuple[SortColumn, ...]:
+        return (*SORTS[self.key], ID_COLUMN)
+
+    def order_by(self, *, reverse: bool = False) -> list[Any]:
+        descending = self.descending != reverse
+        return [
+            column.expression.desc() if descending else column.expression.asc()
+            for column in self.columns
+        ]
+
+
+class RowCompare(Func):
+    """``(a, b, id) > (x, y, z)``: the keyset condition, which a btree index answers
+    directly (an OR-expansion would not be)."""
+
+    output_field = models.BooleanField()
+
+    def __init__(self, columns: tuple[SortColumn, ...], operator: str, values: list[Any]):
+        self.operator = operator
+        self.width = len(columns)
+        values_as = [Value(v, output_field=c.field) for c, v in zip(columns, values, strict=True)]
+        super().__init__(*(column.expression for column in columns), *values_as)
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        parts, params = [], []
+        for expression in self.get_source_expressions():
+            sql, expression_params = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(expression_params)
+        lhs, rhs = parts[: self.width], parts[self.width :]
+        return f"({', '.join(lhs)}) {self.operator} ({', '.join(rhs)})", params
+
+
+def cursor_encode(sort: ListSort, customer: Customer) -> str:
+    values = [column.value_of(customer) for column in sort.columns]
+    payload = [
+        value.isoformat() if isinstance(value, dt.datetime) else str(value) for value in values
+    ]
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+def cursor_decode(sort: ListSort, token: str | None) -> list[Any] | None:
+    """The sort values in a cursor, or None when it is missing or malformed."""
+    if not token:
+        return None
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if not isinstance(raw, list) or len(raw) != len(sort.columns):
+            return None
+        return [
+            column.field.to_python(value) for column, value in zip(sort.columns, raw, strict=True)
+        ]
+    except (ValueError, TypeError, ValidationError):
+        return None
+
+
+@dataclass
+class CustomerPage:
+    customers: list[Customer]
+    number: int
+    has_next: bool
+    has_previous: bool
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+def customer_page(
+    customers: QuerySet[Customer],
+    *,
+    sort: ListSort,
+    page_size: int,
+    after: str | None = None,
+    before: str | None = None,
+    number: int = 1,
+) -> CustomerPage:
+    """One page of ``customers`` by keyset: ``after``/``before`` a cursor, or page ``number``
+    (the boundary found by an offset over the sort index, then a keyset read)."""
+    number = max(1, number)
+    customers = customers.select_related("group").prefetch_related("tags")
+    after_values, before_values = cursor_decode(sort, after), cursor_decode(sort, before)
+    forward = ">" if not sort.descending else "<"
+    backward = "<" if not sort.descending else ">"
+    if before_values is not None:
+        rows = list(
+            customers.filter(RowCompare(sort.columns, backward, before_values)).order_by(
+                *sort.order_by(reverse=True)
+            )[: page_size + 1]
+        )
+        has_previous = len(rows) > page_size
+        rows = rows[:page_size][::-1]
+        has_next = True
+    else:
+        if after_values is None and number > 1:
+            # A page jump: only the sort columns of the row before the page are read, which
+            # PostgreSQL can take from the sort index alone.
+            after_values = _page_boundary(customers, sort, (number - 1) * page_size)
+            if after_values is None:
+                number = 1
+        if after_values is not None:
+            customers = customers.filter(RowCompare(sort.columns, forward, after_values))
+        rows = list(customers.order_by(*sort.order_by())[: page_size + 1])
+        has_next = len(rows) > page_size
+        rows = rows[:page_size]
+        has_previous = after_values is not None
+    return CustomerPage(
+        customers=rows,
+        number=number,
+        has_next=has_next and bool(rows),
+        has_previous=has_previous and bool(rows),
+        next_cursor=cursor_encode(sort, rows[-1]) if rows else None,
+        previous_cursor=cursor_encode(sort, rows[0]) if rows else None,
+    )
+
+
+def _page_boundary(customers: QuerySet[Customer], sort: ListSort, offset: int) -> list[Any] | None:
+    names = [f"sort_{index}" for index in range(len(sort.columns))]
+    rows = (
+        customers.select_related(None)
+        .prefetch_related(None)
+        .annotate(**{name: col.expression for name, col in zip(names, sort.columns, strict=True)})
+        .order_by(*sort.order_by())
+        .values_list(*names)[offset - 1 : offset]
+    )
+    row = next(iter(rows), None)
+    return list(row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class CountHint:
+    """How many customers match: exact when few, else an estimate (PostgreSQL) or a floor."""
+
+    value: int
+    exact: bool
+
+
+EXACT_COUNT_LIMIT = 10_000
+
+
+def customer_count_hint(customers: QuerySet[Customer]) -> CountHint:
+    """Never a COUNT(*) over a whole big store: count at most ``EXACT_COUNT_LIMIT + 1`` rows;
+    beyond that ask PostgreSQL's planner for its estimate."""
+    customers = customers.select_related(None).prefetch_related(None).order_by()
+    bounded = customers.values("pk")[: EXACT_COUNT_LIMIT + 1].count()
+    if bounded <= EXACT_COUNT_LIMIT:
+        return CountHint(bounded, exact=True)
+    if connection.vendor == "postgresql":
+        sql, params = customers.values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        estimate = int(plan[0]["Plan"]["Plan Rows"])
+        return CountHint(max(estimate, EXACT_COUNT_LIMIT + 1), exact=False)
+    return CountHint(EXACT_COUNT_LIMIT + 1, exact=False)

@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, set[str]] = {
     "customers.groups": {Role.OWNER, Role.MANAGER},
     "customers.manage_tags": {Role.OWNER, Role.MANAGER},
     "customers.fields": {Role.OWNER, Role.MANAGER},
+    "segments.edit": {Role.OWNER, Role.MANAGER},
     "orders.view": {Role.OWNER, Role.MANAGER, Role.SUPPORT},
     "orders.edit": {Role.OWNER, Role.MANAGER},
     "orders.export": {Role.OWNER, Role.MANAGER},

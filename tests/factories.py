@@ -204,3 +204,12 @@ class OrderSequenceFactory(factory.django.DjangoModelFactory):
 
     store = factory.SubFactory(StoreFactory)
     last_number = 0
+
+
+class SegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Segment
+
+    store = factory.SubFactory(StoreFactory)
+    name = factory.Sequence(lambda n: f"Segment {n}")
+    conditions = factory.LazyFunction(lambda: [{"field": "country", "op": "in", "value": ["DE"]}])

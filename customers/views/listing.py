@@ -1,44 +1,189 @@
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import path
+"""The customer list: filters (in the URL, shown as chips), sorting, keyset pages, a cheap
+total, and bulk actions on the selection or on everything the filters match."""
 
-from storefront_crm.tenancy import permission_required
+from urllib.parse import urlencode
 
-from ..selectors import customer_list
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from storefront_crm.errors import ServiceError
+from storefront_crm.tenancy import can, permission_required
+
+from ..filters import PAGING_PARAMS, CustomerFilterSet
+from ..models import CustomerGroup
+from ..selectors import (
+    ListSort,
+    customer_count_hint,
+    customer_page,
+    customers_for_job_params,
+    customers_matching,
+)
+from ..services.bulk import BULK_ACTIONS, bulk_action_start, bulk_permission
 
 PAGE_SIZE = 50
-SORTS = {
-    "name": ("last_name", "first_name", "id"),
-    "email": ("email", "id"),
-    "orders": ("orders_count", "id"),
-    "spent": ("total_spent", "id"),
-    "last_order": ("last_order_at", "id"),
-    "since": ("customer_since", "id"),
+# Column -> (label, the direction a first click sorts in).
+SORTABLE_COLUMNS = {
+    "name": (gettext_lazy("Name"), ""),
+    "email": (gettext_lazy("Email"), ""),
+    "orders": (gettext_lazy("Orders"), "-"),
+    "spent": (gettext_lazy("Total spent"), "-"),
+    "last_order": (gettext_lazy("Last order"), "-"),
+    "since": (gettext_lazy("Customer since"), "-"),
 }
+
+
+def _filter_query(params: QueryDict) -> QueryDict:
+    """The query string without the page position: what selects the customers."""
+    query = params.copy()
+    for key in PAGING_PARAMS:
+        query.pop(key, None)
+    return query
+
+
+def _url(params: QueryDict, **changes: str | int | None) -> str:
+    params = params.copy()
+    for key, value in changes.items():
+        params.pop(key, None)
+        if value not in (None, ""):
+            params[key] = str(value)
+    return "?" + urlencode(list(params.lists()), doseq=True)
+
+
+def _sort_headers(query: QueryDict, sort: ListSort) -> list[dict]:
+    headers = []
+    for key, (label, first_direction) in SORTABLE_COLUMNS.items():
+        if key == sort.key:
+            next_sort = key if sort.descending else f"-{key}"
+            state = "descending" if sort.descending else "ascending"
+        else:
+            next_sort, state = f"{first_direction}{key}", None
+        headers.append(
+            {"key": key, "label": label, "url": _url(query, sort=next_sort), "aria_sort": state}
+        )
+    return headers
+
+
+def _page_number(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and 0 < int(value) < 1_000_000 else 1
 
 
 @permission_required("customers.view")
 def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
-    customers = customer_list(store=request.store)
-    query = request.GET.get("q", "").strip()
-    if query:
-        customers = (
-            customers.filter(email__icontains=query)
-            | customers.filter(last_name__icontains=query)
-            | customers.filter(first_name__icontains=query)
-        )
-    sort = request.GET.get("sort", "-since")
-    key = sort.lstrip("-")
-    fields = SORTS.get(key, SORTS["since"])
-    prefix = "-" if sort.startswith("-") else ""
-    customers = customers.order_by(*(prefix + field for field in fields))
-    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request, "customers/customer_list.html", {"page": page, "query": query, "sort": sort}
+    store = request.store
+    query = _filter_query(request.GET)
+    filters = CustomerFilterSet(query, store=store)
+    sort = ListSort.parse(request.GET.get("sort"))
+    customers = customers_matching(store, filters.conditions())
+    page = customer_page(
+        customers,
+        sort=sort,
+        page_size=PAGE_SIZE,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        number=_page_number(request.GET.get("page")),
     )
+    count = customer_count_hint(customers)
+    chips = filters.chips()
+    page_count = -(-count.value // PAGE_SIZE) if count.exact else None
+    return render(
+        request,
+        "customers/list/index.html",
+        {
+            "filters": filters,
+            "chips": chips,
+            "page": page,
+            "count": count,
+            "page_count": page_count,
+            "sort": str(sort),
+            "sort_headers": _sort_headers(query, sort),
+            "query_string": query.urlencode(),
+            "clear_url": _url(QueryDict(), sort=request.GET.get("sort")),
+            "next_url": _url(query, after=page.next_cursor, page=page.number + 1)
+            if page.has_next
+            else None,
+            "previous_url": (
+                _url(query, before=page.previous_cursor, page=page.number - 1)
+                if page.number > 2
+                else _url(query)
+            )
+            if page.has_previous
+            else None,
+            "jump_params": [(k, v) for k, values in query.lists() for v in values],
+            "bulk_actions": [
+                (name, action.label)
+                for name, action in BULK_ACTIONS.items()
+                if can(request, action.permission)
+            ],
+            "groups": CustomerGroup.objects.filter(store=store),
+            "has_filters": bool(chips),
+        },
+    )
+
+
+@require_POST
+@permission_required("customers.tags")  # the least any bulk action needs; each checks its own
+def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
+    store = request.store
+    query = _filter_query(QueryDict(request.POST.get("query", "")))
+    list_url = reverse("panel:customers", kwargs={"store_slug": store_slug}) + _url(query)
+    action = request.POST.get("action", "")
+    try:
+        permission = bulk_permission(action)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(list_url)
+    if not can(request, permission):
+        raise PermissionDenied(f"Your role cannot use {permission}.")
+    if request.POST.get("scope") == "all":
+        conditions, customer_ids = CustomerFilterSet(query, store=store).conditions(), None
+    else:
+        conditions = []
+        customer_ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+        if not customer_ids:
+            messages.error(request, _("Select customers first, or choose all that match."))
+            return redirect(list_url)
+    if action == "delete" and request.POST.get("confirmed") != "yes":
+        targets = {"conditions": [c.to_json() for c in conditions], "customer_ids": customer_ids}
+        return render(
+            request,
+            "customers/list/bulk_confirm.html",
+            {
+                "count": customer_count_hint(customers_for_job_params(store, targets)),
+                "post": [(k, v) for k, values in request.POST.lists() for v in values],
+                "list_url": list_url,
+            },
+        )
+    try:
+        outcome = bulk_action_start(
+            store=store,
+            actor=request.user,
+            action=action,
+            conditions=conditions,
+            customer_ids=customer_ids,
+            tag_names=request.POST.get("tag", "").split(","),
+            group_id=int(group) if (group := request.POST.get("group", "")).isdigit() else None,
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(list_url)
+    if outcome.job is not None:
+        messages.info(request, _("This runs in the background; progress is shown below."))
+        return redirect("panel:job", store_slug=store_slug, job_id=outcome.job.pk)
+    messages.success(
+        request,
+        _("%(action)s: %(count)d customers changed.")
+        % {"action": BULK_ACTIONS[action].label, "count": outcome.changed},
+    )
+    return redirect(list_url)
 
 
 urlpatterns = [
     path("", customer_index, name="customers"),
+    path("bulk/", customer_bulk, name="customers_bulk"),
 ]

@@ -1,0 +1,349 @@
+"""The condition engine: serialisable conditions over a store's customers, compiled to one
+queryset.
+
+A condition is ``{"field": ..., "op": ..., "value": ...}`` with JSON-native values (money as
+a decimal string, dates as ISO ``YYYY-MM-DD`` in the store's time zone, ids as integers), so
+a list of them can sit in a URL-derived filter, a job's parameters or a saved segment and
+always mean the same customers. The customer list's filters produce them
+(``customers.filters``), ``customers.selectors.customers_matching`` compiles them, and saved
+segments (``segments``) store them.
+
+Fields and operators:
+
+=================  ===========================  ==========================================
+field              op                           value
+=================  ===========================  ==========================================
+search             contains                     text (name or email, case/accent-insensitive)
+total_spent        gte, lte, eq, between        "100.00" or ["10", "99.99"] (None = open)
+orders_count       gte, lte, eq, between        3 or [1, 5]
+last_order_at      between                      ["2024-01-01", "2024-12-31"] (either None)
+last_order_at      never                        None (customers without orders)
+customer_since     between                      ["2024-01-01", None]
+group              in                           [group ids]
+tag                any, all, none               [tag ids]
+country            in                           ["DE", "AT"]
+accepts_marketing  is                           true / false
+tax_exempt         is                           true / false
+account_state      in                           ["guest", "registered", "blocked", "inactive"]
+custom_field       contains, eq, gte, lte, is,  {"key": "shoe_size", "value": ...}
+                   in                           (numbers as JSON numbers or numeric text,
+                                                dates as ISO text, choices as text)
+=================  ===========================  ==========================================
+
+Ids of groups and tags are matched within the store only: another store's id matches nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+import zoneinfo
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    DecimalField,
+    Exists,
+    Expression,
+    OuterRef,
+    Q,
+    QuerySet,
+    When,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
+
+from storefront_crm.models import Store
+
+from .models import AccountType, Customer, TaggedCustomer
+
+
+class ConditionError(ValueError):
+    """A condition that cannot be compiled (unknown field or operator, malformed value)."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    op: str
+    value: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "op": self.op, "value": self.value}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Condition:
+        try:
+            return cls(field=str(data["field"]), op=str(data["op"]), value=data.get("value"))
+        except (KeyError, TypeError):
+            raise ConditionError(f"Not a condition: {data!r}") from None
+
+
+def conditions_to_json(conditions: Iterable[Condition]) -> list[dict[str, Any]]:
+    return [condition.to_json() for condition in conditions]
+
+
+def conditions_from_json(data: Iterable[dict[str, Any]] | None) -> list[Condition]:
+    return [Condition.from_json(item) for item in data or []]
+
+
+# --- Free-text search ------------------------------------------------------------------
+
+# PostgreSQL: the same expression the GIN trigram index of migration
+# 0003_customer_search_and_sort_indexes is built on, so the planner can use it. SQLite: a
+# Python function registered on each connection (customers.apps) that does the same.
+SEARCH_TEXT_FUNCTION = "customer_search_text"
+
+
+def search_text_normalize(text: str) -> str:
+    """Lower-case without accents: what both sides of a search are compared as (SQLite)."""
+    decomposed = unicodedata.normalize("NFKD", (text or "").lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def sqlite_search_text(first_name: str | None, last_name: str | None, email: str | None) -> str:
+    return search_text_normalize(f"{first_name or ''} {last_name or ''} {email or ''}")
+
+
+def like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class CustomerSearchMatch(Expression):
+    """``customer_search_text(first_name, last_name, email) LIKE '%<normalised query>%'``."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, query: str) -> None:
+        super().__init__()
+        self.query = query
+
+    def _columns(self, compiler: Any, connection: Any) -> str:
+        quote = compiler.quote_name_unless_alias
+        table = quote(Customer._meta.db_table)
+        return ", ".join(f"{table}.{quote(name)}" for name in ("first_name", "last_name", "email"))
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        columns = self._columns(compiler, connection)
+        if connection.vendor == "postgresql":
+            # The query is normalised by the same immutable function, folded at plan time.
+            sql = (
+                f"{SEARCH_TEXT_FUNCTION}({columns}) LIKE "
+                f"('%%' || storefront_unaccent(lower(%s)) || '%%')"
+            )
+            return sql, [like_escape(self.query)]
+        sql = f"{SEARCH_TEXT_FUNCTION}({columns}) LIKE %s ESCAPE '\\'"
+        return sql, [f"%{like_escape(search_text_normalize(self.query))}%"]
+
+
+# --- Value parsing --------------------------------------------------------------------
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise ConditionError(f"Not a number: {value!r}") from None
+
+
+def _integer(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConditionError(f"Not a whole number: {value!r}") from None
+
+
+def _date(value: Any) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConditionError(f"Not a date: {value!r}") from None
+
+
+def _pair(value: Any) -> tuple[Any, Any]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ConditionError(f"Expected [from, to], got {value!r}")
+    return value[0], value[1]
+
+
+def _ids(value: Any) -> list[int]:
+    if not isinstance(value, list | tuple):
+        value = [value]
+    ids = [_integer(item) for item in value]
+    return [item for item in ids if item is not None]
+
+
+def _day_start(day: dt.date, store: Store) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=zoneinfo.ZoneInfo(store.time_zone))
+
+
+# --- Compilers, one per field ----------------------------------------------------------
+
+
+def _range_q(field: str, op: str, value: Any, parse: Callable[[Any], Any]) -> Q:
+    if op == "between":
+        low, high = (parse(item) for item in _pair(value))
+    elif op == "gte":
+        low, high = parse(value), None
+    elif op == "lte":
+        low, high = None, parse(value)
+    elif op == "eq":
+        return Q(**{field: parse(value)})
+    else:
+        raise ConditionError(f"Unknown operator {op!r} for {field}")
+    q = Q()
+    if low is not None:
+        q &= Q(**{f"{field}__gte": low})
+    if high is not None:
+        q &= Q(**{f"{field}__lte": high})
+    return q
+
+
+def _date_range_q(field: str, op: str, value: Any, store: Store) -> Q:
+    if op == "never" and field == "last_order_at":
+        return Q(last_order_at__isnull=True)
+    if op != "between":
+        raise ConditionError(f"Unknown operator {op!r} for {field}")
+    start, end = (_date(item) for item in _pair(value))
+    q = Q()
+    if start is not None:
+        q &= Q(**{f"{field}__gte": _day_start(start, store)})
+    if end is not None:  # the whole last day, in the store's time zone
+        q &= Q(**{f"{field}__lt": _day_start(end + dt.timedelta(days=1), store)})
+    return q
+
+
+def _tag_q(op: str, value: Any, store: Store) -> Q:
+    tag_ids = _ids(value)
+    if not tag_ids:
+        return Q()
+    links = TaggedCustomer.objects.filter(store=store, content_object=OuterRef("pk"))
+    if op == "any":
+        return Q(Exists(links.filter(tag_id__in=tag_ids)))
+    if op == "none":
+        return ~Q(Exists(links.filter(tag_id__in=tag_ids)))
+    if op == "all":
+        q = Q()
+        for tag_id in dict.fromkeys(tag_ids):
+            q &= Q(Exists(links.filter(tag_id=tag_id)))
+        return q
+    raise ConditionError(f"Unknown operator {op!r} for tag")
+
+
+ACCOUNT_STATES: dict[str, Q] = {
+    "guest": Q(account_type=AccountType.GUEST),
+    "registered": Q(account_type=AccountType.REGISTERED),
+    "blocked": Q(is_blocked=True),
+    "inactive": Q(is_active=False),
+}
+
+CUSTOM_FIELD_KEY = re.compile(r"^[-a-zA-Z0-9]+(?:_[-a-zA-Z0-9]+)*$")  # a slug without "__"
+NUMERIC_TEXT = r"^\s*-?[0-9]+(\.[0-9]+)?\s*$"
+
+
+def _custom_field_q(op: str, value: Any) -> Q:
+    if not isinstance(value, dict) or not CUSTOM_FIELD_KEY.match(str(value.get("key", ""))):
+        raise ConditionError(f"Expected {{'key': slug, 'value': ...}}, got {value!r}")
+    key, wanted = str(value["key"]), value.get("value")
+    path = f"custom_fields__{key}"
+    if op == "contains":
+        return Q(**{f"{path}__icontains": str(wanted)})
+    if op == "eq":
+        return Q(**{f"{path}__iexact": str(wanted)})
+    if op == "in":
+        options = [str(item) for item in (wanted if isinstance(wanted, list) else [wanted])]
+        return Q(**{f"{path}__in": options})
+    if op == "is":
+        truthy = Q(**{path: True}) | Q(**{f"{path}__iregex": r"^(true|yes|1)$"})
+        return truthy if bool(wanted) else ~truthy
+    if op in {"gte", "lte"}:
+        if isinstance(wanted, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", wanted):
+            # ISO dates compare correctly as text
+            return Q(**{f"{path}__{op}": wanted})
+        number = _decimal(wanted)
+        if number is None:
+            return Q()
+        # Only numeric values take part: a JSON number or numeric text, cast for comparison.
+        numeric = Case(
+            When(
+                Q(**{f"{path}__regex": NUMERIC_TEXT}),
+                then=Cast(
+                    KeyTextTransform(key, "custom_fields"),
+                    DecimalField(max_digits=30, decimal_places=10),
+                ),
+            ),
+            default=None,
+            output_field=DecimalField(max_digits=30, decimal_places=10),
+        )
+        lookup = GreaterThanOrEqual if op == "gte" else LessThanOrEqual
+        return Q(lookup(numeric, number))
+    raise ConditionError(f"Unknown operator {op!r} for custom_field")
+
+
+def condition_q(condition: Condition, store: Store) -> Q:
+    """One condition as a ``Q`` over ``Customer``; raises ``ConditionError`` when malformed."""
+    field, op, value = condition.field, condition.op, condition.value
+    if field == "search":
+        text = " ".join(str(value or "").split())
+        return Q(CustomerSearchMatch(text)) if text else Q()
+    if field == "total_spent":
+        return _range_q(field, op, value, _decimal)
+    if field == "orders_count":
+        return _range_q(field, op, value, _integer)
+    if field in {"last_order_at", "customer_since"}:
+        return _date_range_q(field, op, value, store)
+    if field == "group" and op == "in":
+        ids = _ids(value)
+        return Q(group_id__in=ids) if ids else Q()
+    if field == "tag":
+        return _tag_q(op, value, store)
+    if field == "country" and op == "in":
+        codes = [str(code).strip().upper() for code in (value or []) if str(code).strip()]
+        return Q(country__in=codes) if codes else Q()
+    if field in {"accepts_marketing", "tax_exempt"} and op == "is":
+        return Q(**{field: bool(value)})
+    if field == "account_state" and op == "in":
+        states = value if isinstance(value, list | tuple) else [value]
+        unknown = set(states) - set(ACCOUNT_STATES)
+        if unknown:
+            raise ConditionError(f"Unknown account states: {sorted(unknown)}")
+        q = Q()
+        for state in states:
+            q |= ACCOUNT_STATES[state]
+        return q
+    if field == "custom_field":
+        return _custom_field_q(op, value)
+    raise ConditionError(f"Unknown condition {field} {op}")
+
+
+def conditions_apply(
+    customers: QuerySet[Customer], *, store: Store, conditions: Iterable[Condition]
+) -> QuerySet[Customer]:
+    """All ``conditions`` (AND) applied to ``customers`` of ``store``: still one query."""
+    q = Q()
+    for condition in conditions:
+        q &= condition_q(condition, store)
+    return customers.filter(q)
+
+
+def sqlite_functions_register(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """``connection_created`` receiver: SQLite gets the search function PostgreSQL has."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(
+            SEARCH_TEXT_FUNCTION, 3, sqlite_search_text, deterministic=True
+        )

@@ -1,0 +1,284 @@
+"""The customer list's filters: URL parameters in, conditions of the condition engine out.
+
+The FilterSet validates the query string (another store's group or tag id is an invalid
+choice, a malformed number an error) and turns what is valid into ``Condition`` objects, so
+the list, its bulk actions, its CSV export and saved segments all select customers through
+``customers.selectors.customers_matching``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
+
+from storefront_crm.models import Store
+
+from .conditions import Condition, conditions_apply
+from .models import Customer, CustomerGroup, CustomerTag, CustomField, CustomFieldType
+
+YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+TAG_MODES = [("any", _("any of")), ("all", _("all of"))]
+ACCOUNT_STATES = [
+    ("guest", _("Guest")),
+    ("registered", _("Registered")),
+    ("blocked", _("Blocked")),
+    ("inactive", _("Inactive")),
+]
+# Parameters that position the page, not the selection: dropped whenever a filter changes.
+PAGING_PARAMS = ("after", "before", "page")
+
+
+def _date_widget() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"})
+
+
+def _ignore(queryset: QuerySet, name: str, value: Any) -> QuerySet:
+    return queryset  # the FilterSet compiles all filters together in filter_queryset
+
+
+@dataclass(frozen=True)
+class Chip:
+    """An active filter shown above the list, with the URL that removes it."""
+
+    label: str
+    remove_url: str
+
+
+class CustomerFilterForm(forms.Form):
+    def clean_country(self) -> list[str]:
+        raw = self.cleaned_data.get("country") or ""
+        codes = [code.strip().upper() for code in raw.replace(";", ",").split(",") if code.strip()]
+        wrong = [code for code in codes if len(code) != 2 or not code.isalpha()]
+        if wrong:
+            raise forms.ValidationError(
+                _("Use two-letter country codes such as DE or AT, not %(codes)s.")
+                % {"codes": ", ".join(wrong)}
+            )
+        return codes
+
+
+class CustomerFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search by name or email"), method=_ignore)
+    spent_min = django_filters.NumberFilter(
+        label=_("Total spent from"), method=_ignore, min_value=0
+    )
+    spent_max = django_filters.NumberFilter(label=_("Total spent to"), method=_ignore, min_value=0)
+    orders_min = django_filters.NumberFilter(label=_("Orders from"), method=_ignore, min_value=0)
+    orders_max = django_filters.NumberFilter(label=_("Orders to"), method=_ignore, min_value=0)
+    last_order_from = django_filters.DateFilter(
+        label=_("Last order from"), method=_ignore, widget=_date_widget()
+    )
+    last_order_to = django_filters.DateFilter(
+        label=_("Last order to"), method=_ignore, widget=_date_widget()
+    )
+    since_from = django_filters.DateFilter(
+        label=_("Customer since from"), method=_ignore, widget=_date_widget()
+    )
+    since_to = django_filters.DateFilter(
+        label=_("Customer since to"), method=_ignore, widget=_date_widget()
+    )
+    group = django_filters.ModelMultipleChoiceFilter(
+        label=_("Group"), queryset=CustomerGroup.objects.none(), method=_ignore
+    )
+    tag = django_filters.ModelMultipleChoiceFilter(
+        label=_("Tags"), queryset=CustomerTag.objects.none(), method=_ignore
+    )
+    tag_mode = django_filters.ChoiceFilter(
+        label=_("Match tags"), choices=TAG_MODES, method=_ignore, empty_label=None
+    )
+    country = django_filters.CharFilter(
+        label=_("Country"),
+        method=_ignore,
+        help_text=_("Two-letter codes, separated by commas (DE, AT)"),
+    )
+    marketing = django_filters.ChoiceFilter(
+        label=_("Accepts marketing"), choices=YES_NO, method=_ignore, empty_label=_("Any")
+    )
+    tax_exempt = django_filters.ChoiceFilter(
+        label=_("Tax exempt"), choices=YES_NO, method=_ignore, empty_label=_("Any")
+    )
+    state = django_filters.MultipleChoiceFilter(
+        label=_("Account"), choices=ACCOUNT_STATES, method=_ignore
+    )
+
+    class Meta:
+        model = Customer
+        fields: list[str] = []
+        form = CustomerFilterForm
+
+    def __init__(
+        self,
+        data: QueryDict | dict[str, Any] | None,
+        *,
+        store: Store,
+        custom_fields: Iterable[CustomField] | None = None,
+    ) -> None:
+        super().__init__(data, queryset=Customer.objects.filter(store=store))
+        self.store = store
+        self.filters["group"].queryset = CustomerGroup.objects.filter(store=store)
+        self.filters["tag"].queryset = CustomerTag.objects.filter(store=store)
+        if custom_fields is None:
+            custom_fields = CustomField.objects.filter(store=store)
+        self.custom_fields = list(custom_fields)
+        for field in self.custom_fields:
+            self.filters.update(_custom_field_filters(field))
+
+    def filter_queryset(self, queryset: QuerySet[Customer]) -> QuerySet[Customer]:
+        return conditions_apply(queryset, store=self.store, conditions=self.conditions())
+
+    @property
+    def cleaned(self) -> dict[str, Any]:
+        self.form.is_valid()
+        data = self.form.cleaned_data
+        return {key: value for key, value in data.items() if value not in (None, "", [])}
+
+    def conditions(self) -> list[Condition]:
+        """The valid filters as engine conditions (invalid ones are left out, with errors)."""
+        data = self.cleaned
+        conditions: list[Condition] = []
+        if data.get("q", "").strip():
+            conditions.append(Condition("search", "contains", data["q"].strip()))
+        for field, low, high in (
+            ("total_spent", "spent_min", "spent_max"),
+            ("orders_count", "orders_min", "orders_max"),
+        ):
+            cast = str if field == "total_spent" else int
+            if low in data:
+                conditions.append(Condition(field, "gte", cast(data[low])))
+            if high in data:
+                conditions.append(Condition(field, "lte", cast(data[high])))
+        for field, start, end in (
+            ("last_order_at", "last_order_from", "last_order_to"),
+            ("customer_since", "since_from", "since_to"),
+        ):
+            if start in data or end in data:
+                value = [_iso(data.get(start)), _iso(data.get(end))]
+                conditions.append(Condition(field, "between", value))
+        if data.get("group"):
+            conditions.append(Condition("group", "in", [group.pk for group in data["group"]]))
+        if data.get("tag"):
+            mode = data.get("tag_mode") or "any"
+            conditions.append(Condition("tag", mode, [tag.pk for tag in data["tag"]]))
+        if data.get("country"):
+            conditions.append(Condition("country", "in", data["country"]))
+        if "marketing" in data:
+            conditions.append(Condition("accepts_marketing", "is", data["marketing"] == "yes"))
+        if "tax_exempt" in data:
+            conditions.append(Condition("tax_exempt", "is", data["tax_exempt"] == "yes"))
+        if data.get("state"):
+            conditions.append(Condition("account_state", "in", list(data["state"])))
+        for field in self.custom_fields:
+            conditions.extend(_custom_field_conditions(field, data))
+        return conditions
+
+    def chips(self) -> list[Chip]:
+        """One removable chip per active filter (per value, for filters with several)."""
+        data = self.cleaned
+        params = self.data.copy() if isinstance(self.data, QueryDict) else QueryDict(mutable=True)
+        chips: list[Chip] = []
+        for name, value in data.items():
+            if name == "tag_mode":
+                continue
+            label = self.filters[name].label
+            if name in {"group", "tag", "state"}:
+                choices = dict(self.form.fields[name].choices) if name == "state" else {}
+                for item in value:
+                    key = str(getattr(item, "pk", item))
+                    text = str(item) if name != "state" else str(choices.get(item, item))
+                    if name == "tag" and len(value) > 1:
+                        mode = dict(TAG_MODES)[data.get("tag_mode") or "any"]
+                        text = f"{text} ({mode})"
+                    chips.append(Chip(f"{label}: {text}", _without(params, name, key)))
+                continue
+            text = dict(YES_NO)[value] if name in {"marketing", "tax_exempt"} else value
+            if isinstance(text, list):
+                text = ", ".join(text)
+            chips.append(Chip(f"{label}: {_display(text)}", _without(params, name)))
+        return chips
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _display(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _without(params: QueryDict, name: str, value: str | None = None) -> str:
+    params = params.copy()
+    for key in PAGING_PARAMS:
+        params.pop(key, None)
+    if value is None:
+        params.pop(name, None)
+    else:
+        params.setlist(name, [item for item in params.getlist(name) if item != value])
+    return "?" + urlencode(list(params.lists()), doseq=True)
+
+
+# --- Custom fields: one or two filters per field, by type ------------------------------
+
+
+def _custom_field_filters(field: CustomField) -> dict[str, django_filters.Filter]:
+    name = f"cf_{field.key}"
+    label = field.label
+    if field.field_type == CustomFieldType.NUMBER:
+        return {
+            f"{name}_min": django_filters.NumberFilter(label=f"{label} ≥", method=_ignore),
+            f"{name}_max": django_filters.NumberFilter(label=f"{label} ≤", method=_ignore),
+        }
+    if field.field_type == CustomFieldType.DATE:
+        return {
+            f"{name}_from": django_filters.DateFilter(
+                label=f"{label} ≥", method=_ignore, widget=_date_widget()
+            ),
+            f"{name}_to": django_filters.DateFilter(
+                label=f"{label} ≤", method=_ignore, widget=_date_widget()
+            ),
+        }
+    if field.field_type == CustomFieldType.BOOLEAN:
+        return {
+            name: django_filters.ChoiceFilter(
+                label=label, choices=YES_NO, method=_ignore, empty_label=_("Any")
+            )
+        }
+    if field.field_type == CustomFieldType.CHOICE:
+        choices = [(str(choice), str(choice)) for choice in field.choices or []]
+        return {
+            name: django_filters.MultipleChoiceFilter(label=label, choices=choices, method=_ignore)
+        }
+    return {name: django_filters.CharFilter(label=label, method=_ignore)}
+
+
+def _custom_field_conditions(field: CustomField, data: dict[str, Any]) -> list[Condition]:
+    name, key = f"cf_{field.key}", field.key
+    conditions = []
+    if field.field_type == CustomFieldType.NUMBER:
+        for suffix, op in (("_min", "gte"), ("_max", "lte")):
+            if name + suffix in data:
+                value = {"key": key, "value": str(data[name + suffix])}
+                conditions.append(Condition("custom_field", op, value))
+    elif field.field_type == CustomFieldType.DATE:
+        for suffix, op in (("_from", "gte"), ("_to", "lte")):
+            if name + suffix in data:
+                value = {"key": key, "value": data[name + suffix].isoformat()}
+                conditions.append(Condition("custom_field", op, value))
+    elif name in data:
+        value = data[name]
+        if field.field_type == CustomFieldType.BOOLEAN:
+            conditions.append(
+                Condition("custom_field", "is", {"key": key, "value": value == "yes"})
+            )
+        elif field.field_type == CustomFieldType.CHOICE:
+            conditions.append(Condition("custom_field", "in", {"key": key, "value": list(value)}))
+        else:
+            conditions.append(Condition("custom_field", "contains", {"key": key, "value": value}))
+    return conditions

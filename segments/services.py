@@ -1,0 +1,35 @@
+"""Writes on segments."""
+
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from customers.conditions import Condition, ConditionError, conditions_to_json
+from customers.selectors import customers_matching
+from storefront_crm.errors import ServiceError
+from storefront_crm.models import Store
+
+from .models import Segment
+
+
+@transaction.atomic
+def segment_create(*, store: Store, actor: Any, name: str, conditions: list[Condition]) -> Segment:
+    """Save ``conditions`` under a name that is new to the store (any letter case)."""
+    name = " ".join((name or "").split())[:120]
+    if not name:
+        raise ServiceError(_("Give the segment a name."), field="name")
+    if Segment.objects.filter(store=store, name__iexact=name).exists():
+        raise ServiceError(
+            _("A segment called “%(name)s” already exists.") % {"name": name}, field="name"
+        )
+    try:
+        customers_matching(store, conditions).query.sql_with_params()  # compiles, or raises
+    except ConditionError as error:
+        raise ServiceError(str(error), field="conditions") from None
+    return Segment.objects.create(
+        store=store,
+        name=name,
+        conditions=conditions_to_json(conditions),
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )

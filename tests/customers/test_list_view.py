@@ -1,0 +1,181 @@
+"""The customer list page: rendering, query count, keyset pages, chips, roles, tenancy."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from customers.models import CustomerGroup
+from tests.factories import (
+    CustomerFactory,
+    CustomerGroupFactory,
+    CustomerTagFactory,
+    MembershipFactory,
+    TaggedCustomerFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def list_url(store, **params):
+    url = reverse("panel:customers", kwargs={"store_slug": store.slug})
+    if params:
+        from urllib.parse import urlencode
+
+        url += "?" + urlencode(params, doseq=True)
+    return url
+
+
+def make_customers(store, count, **fields):
+    group = CustomerGroupFactory(store=store, name=f"VIP {count}")
+    tags = [CustomerTagFactory(store=store, name=f"t{count}-{i}") for i in range(3)]
+    customers = []
+    for index in range(count):
+        customer = CustomerFactory(
+            store=store, group=group, total_spent=Decimal(index), orders_count=index, **fields
+        )
+        for tag in tags[: 1 + index % 3]:
+            TaggedCustomerFactory(store=store, content_object=customer, tag=tag)
+        customers.append(customer)
+    return customers
+
+
+def count_queries(client, url):
+    client.get(url)  # the first view of a session also writes the session
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries), response
+
+
+def test_list_query_count_does_not_grow_with_rows(owner_client, store, other_store):
+    make_customers(store, 5)
+    few, _ = count_queries(owner_client, list_url(store))
+    make_customers(store, 45)
+    many, response = count_queries(owner_client, list_url(store))
+    assert len(response.context["page"].customers) == 50
+    assert few == many
+    # with filters, a search, tags and custom sort as well
+    params = {"q": "e", "spent_min": "1", "tag_mode": "any", "sort": "-last_order"}
+    filtered_few, _ = count_queries(owner_client, list_url(store, **params))
+    assert filtered_few == many  # the bounded count replaces nothing; conditions add no query
+
+
+def test_list_shows_columns_and_orders_link(owner_client, store):
+    customer = CustomerFactory(
+        store=store,
+        first_name="Jörg",
+        last_name="Müller",
+        email="joerg@example.org",
+        orders_count=3,
+        total_spent=Decimal("120.50"),
+        accepts_marketing=True,
+        is_blocked=True,
+    )
+    TaggedCustomerFactory(store=store, content_object=customer, tag__name="vip")
+    response = owner_client.get(list_url(store))
+    html = response.content.decode()
+    assert "Jörg Müller" in html and "joerg@example.org" in html and "vip" in html
+    orders = reverse("panel:orders", kwargs={"store_slug": store.slug})
+    assert f'href="{orders}?customer={customer.pk}"' in html
+    assert "blocked" in html and "subscribed" in html
+    assert "1 customer" in html
+
+
+def test_another_stores_customers_never_appear(owner_client, store, other_store, unscoped):
+    CustomerFactory(store=store, email="mine@example.org")
+    CustomerFactory(store=other_store, email="theirs@example.org", first_name="Zed")
+    html = owner_client.get(list_url(store, q="example")).content.decode()
+    assert "mine@example.org" in html and "theirs@example.org" not in html
+
+
+def test_another_stores_group_and_tag_ids_are_refused(owner_client, store, other_store, unscoped):
+    mine = CustomerFactory(store=store)
+    foreign_group = CustomerGroup.objects.filter(store=other_store).first()
+    foreign_tag = CustomerTagFactory(store=other_store, name="foreign")
+    response = owner_client.get(list_url(store, group=foreign_group.pk, tag=foreign_tag.pk))
+    form = response.context["filters"].form
+    assert "group" in form.errors and "tag" in form.errors
+    # invalid filters are left out and shown as errors, never widen to another store
+    assert [c.pk for c in response.context["page"].customers] == [mine.pk]
+
+
+def test_filters_show_as_removable_chips(owner_client, store):
+    group = CustomerGroupFactory(store=store, name="Wholesale")
+    CustomerFactory(store=store, group=group, country="AT")
+    response = owner_client.get(list_url(store, group=group.pk, country="at", q="x"))
+    chips = response.context["chips"]
+    labels = [chip.label for chip in chips]
+    assert "Group: Wholesale" in labels
+    assert any(label.startswith("Country") and "AT" in label for label in labels)
+    group_chip = next(chip for chip in chips if chip.label == "Group: Wholesale")
+    assert "group=" not in group_chip.remove_url and "country=at" in group_chip.remove_url
+
+
+def test_keyset_next_and_previous_links(owner_client, store):
+    make_customers(store, 120)
+    first = owner_client.get(list_url(store, sort="-spent"))
+    page1 = [c.pk for c in first.context["page"].customers]
+    next_url = first.context["next_url"]
+    assert first.context["previous_url"] is None and "after=" in next_url
+    second = owner_client.get(list_url(store) + next_url)
+    page2 = [c.pk for c in second.context["page"].customers]
+    assert second.context["page"].number == 2 and not set(page1) & set(page2)
+    third = owner_client.get(list_url(store) + second.context["next_url"])
+    assert len(third.context["page"].customers) == 20 and third.context["next_url"] is None
+    back = owner_client.get(list_url(store) + third.context["previous_url"])
+    assert [c.pk for c in back.context["page"].customers] == page2
+    back1 = owner_client.get(list_url(store) + back.context["previous_url"])
+    assert [c.pk for c in back1.context["page"].customers] == page1
+
+
+def test_page_jump_matches_keyset_walk(owner_client, store):
+    make_customers(store, 120)
+    walked = owner_client.get(list_url(store, sort="name"))
+    walked = owner_client.get(list_url(store) + walked.context["next_url"])
+    jumped = owner_client.get(list_url(store, sort="name", page=2))
+    assert [c.pk for c in jumped.context["page"].customers] == [
+        c.pk for c in walked.context["page"].customers
+    ]
+    assert jumped.context["page_count"] == 3
+    beyond = owner_client.get(list_url(store, page=99))
+    assert beyond.status_code == 200
+
+
+def test_empty_states(owner_client, store):
+    assert "No customers yet." in owner_client.get(list_url(store)).content.decode()
+    CustomerFactory(store=store)
+    html = owner_client.get(list_url(store, q="nobody-like-this")).content.decode()
+    assert "No customers match these filters." in html
+
+
+def test_support_sees_only_the_actions_it_may_use(client, store):
+    user = MembershipFactory(store=store, role="support").user
+    client.force_login(user)
+    CustomerFactory(store=store)
+    response = client.get(list_url(store))
+    names = [name for name, _label in response.context["bulk_actions"]]
+    assert names == ["tag_add", "tag_remove"]
+    assert not re.search(r'value="delete"', response.content.decode())
+
+
+def test_save_as_segment(owner_client, store):
+    from segments.models import Segment
+    from segments.selectors import segment_queryset
+
+    match = CustomerFactory(store=store, country="DE", total_spent=Decimal("150"))
+    CustomerFactory(store=store, country="DE", total_spent=Decimal("50"))
+    url = reverse("panel:segment_create", kwargs={"store_slug": store.slug})
+    response = owner_client.post(url, {"name": "Big Germans", "query": "country=DE&spent_min=100"})
+    assert response.status_code == 302 and "country=DE" in response["Location"]
+    segment = Segment.objects.get(store=store)
+    assert segment.conditions == [
+        {"field": "total_spent", "op": "gte", "value": "100"},
+        {"field": "country", "op": "in", "value": ["DE"]},
+    ]
+    assert list(segment_queryset(segment)) == [match]
+    owner_client.post(url, {"name": "big germans", "query": "country=DE"})
+    assert Segment.objects.filter(store=store).count() == 1  # name taken, refused
