@@ -18,6 +18,7 @@ from customers.models import (
     TaggedCustomer,
 )
 from orders.models import Order, OrderItem, OrderSequence, Product
+from segments.models import Segment
 from storefront_crm.models import Job, Membership, Role, Store, User
 
 PASSWORD = "correct-horse-battery-staple"
