@@ -1,0 +1,687 @@
+"""Customer import: read, validate and classify every row, then write in bulk batches.
+
+Two passes over the file:
+
+1. **Check** (also the whole of a dry run): every row is cleaned through its format's
+   resource widgets, checked (email, duplicates inside the file, country, numbers, dates,
+   the store's tag limit …) and compared with the store (create / update / unchanged).
+   Good rows are spooled to a temporary file, already clean, so the file is parsed once.
+2. **Write**: the spool is written in batches, each batch one transaction that also
+   records itself in the job row. With ``on_error="abort"`` nothing is written when any
+   row was bad; with ``"skip"`` the good rows are written and the bad ones reported.
+
+A crash mid-write leaves the store as it was after the last committed batch (the job
+row's ``counts.committed_batches`` / ``committed_rows`` say which rows those were); the
+import is idempotent, so running the file again finishes it.
+"""
+
+import csv
+import pickle
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any, BinaryIO
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from storefront_crm.errors import ServiceError
+from storefront_crm.models import Store
+
+from ..models import (
+    Address,
+    Customer,
+    CustomerGroup,
+    CustomerNote,
+    CustomerTag,
+    CustomField,
+    TaggedCustomer,
+)
+from .formats import ADDRESS_KINDS, ADDRESS_PARTS, FORMATS, Column, CustomerResource, format_detect
+from .reader import FileInfo, FileProblem, file_sniff, rows_read
+from .widgets import (
+    CountryWidget,
+    CountWidget,
+    DateTimeWidget,
+    EmailWidget,
+    MoneyWidget,
+    TagsWidget,
+    YesNoWidget,
+    cell_text,
+    datetime_parse,
+    number_parse,
+)
+
+BATCH_SIZE = 5000
+MAX_ERRORS_KEPT = 1000  # in memory and in the job row; the error report file has them all
+
+# Customer columns an import may set, besides the email; aggregates only on creation.
+UPDATABLE = (
+    "first_name",
+    "last_name",
+    "phone",
+    "company",
+    "country",
+    "customer_since",
+    "account_type",
+    "is_active",
+    "is_blocked",
+    "email_confirmed",
+    "accepts_marketing",
+    "marketing_consent_at",
+    "tax_exempt",
+    "vat_id",
+    "group_id",
+    "custom_fields",
+)
+HISTORY = ("orders_count", "total_spent", "first_order_at", "last_order_at")
+REASONS = {
+    EmailWidget: "invalid email",
+    CountryWidget: "unknown country",
+    MoneyWidget: "bad number",
+    CountWidget: "bad number",
+    DateTimeWidget: "bad date",
+    YesNoWidget: "bad yes/no",
+    TagsWidget: "bad tag",
+}
+NAME_PARTICLES = {
+    "van",
+    "von",
+    "de",
+    "der",
+    "den",
+    "di",
+    "da",
+    "del",
+    "della",
+    "la",
+    "le",
+    "du",
+    "dos",
+    "ter",
+    "ten",
+    "zu",
+    "st.",
+}
+
+
+@dataclass
+class ImportOptions:
+    format_name: str = "auto"
+    dry_run: bool = False
+    on_error: str = "abort"  # or "skip"
+    encoding: str | None = None
+    actor: Any = None
+
+
+@dataclass
+class ImportResult:
+    format_name: str = ""
+    encoding: str = ""
+    delimiter: str = ""
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    error_count: int = 0
+    written: bool = False
+    committed_batches: int = 0
+    committed_rows: int = 0
+    batches: int = 0
+    new_groups: list[str] = field(default_factory=list)
+    new_custom_fields: list[str] = field(default_factory=list)
+    new_tags: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.error_count > 0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+        }
+
+
+@dataclass
+class PreparedRow:
+    """One clean row and what it will do to the store."""
+
+    number: int
+    email: str
+    action: str  # created / updated / unchanged
+    customer_id: int | None
+    fields: dict[str, Any]  # Customer columns to write (create: all given; update: changed)
+    tags: list[str]  # tag names to link (new links only)
+    addresses: dict[str, dict[str, str]]  # kind → parts, only those to (re)write
+    note: str
+    password: str | None
+
+
+ProgressCallback = Callable[[int, int, dict[str, int]], None]
+
+
+# --- Column plan -----------------------------------------------------------------------
+
+
+@dataclass
+class CustomColumn:
+    key: str
+    label: str
+    index: int
+    definition: CustomField | None
+
+
+@dataclass
+class ColumnPlan:
+    """Where each attribute of the format sits in this file's header."""
+
+    resource: type[CustomerResource]
+    columns: list[tuple[Column, list[int]]]
+    custom: list[CustomColumn]
+    ignored: list[str]
+
+    @property
+    def attributes(self) -> set[str]:
+        return {column.attribute for column, _indexes in self.columns}
+
+    @classmethod
+    def build(
+        cls, resource: type[CustomerResource], header: list[str], store: Store
+    ) -> "ColumnPlan":
+        positions: dict[str, int] = {}
+        for index, name in enumerate(header):
+            positions.setdefault(name.lower(), index)
+        used: set[int] = set()
+        columns = []
+        for column in resource.columns():
+            if column.readonly:
+                continue
+            indexes = [positions[h.lower()] for h in column.headers if h.lower() in positions]
+            if indexes:
+                columns.append((column, indexes))
+                used.update(indexes)
+        if not any(column.attribute == "email" for column, _i in columns):
+            raise FileProblem(
+                _(
+                    "The file has no email column (for %(format)s: “%(column)s”). Columns found: %(found)s."
+                )
+                % {
+                    "format": resource.label,
+                    "column": "Email",
+                    "found": ", ".join(h for h in header if h)[:300],
+                }
+            )
+        definitions = {f.key: f for f in CustomField.objects.filter(store=store)}
+        custom = []
+        ignored_known = {h.lower() for h in resource.ignored_headers}
+        ignored_known.update(c.column_name.lower() for c in resource.columns() if c.readonly)
+        ignored = []
+        for index, name in enumerate(header):
+            if index in used or not name:
+                continue
+            match = resource.custom_field_pattern.match(name)
+            if match:
+                key = match.group("key").lower().replace("-", "_")[:60]
+                label = match.group("label").strip() or key
+                custom.append(CustomColumn(key, label[:100], index, definitions.get(key)))
+            elif name.lower() not in ignored_known:
+                ignored.append(name)
+        return cls(resource, columns, custom, ignored)
+
+
+def _split_name(full: str) -> tuple[str, str]:
+    """``Jane Doe`` → Jane / Doe; ``Ludwig van Beethoven`` → Ludwig / van Beethoven;
+    ``Doe, Jane`` → Jane / Doe; a single word is a first name."""
+    full = " ".join(full.split())
+    if "," in full:
+        last, _sep, first = full.partition(",")
+        return first.strip()[:150], last.strip()[:150]
+    words = full.split(" ")
+    if len(words) == 1:
+        return words[0][:150], ""
+    start = len(words) - 1
+    while start > 1 and words[start - 1].lower() in NAME_PARTICLES:
+        start -= 1
+    return " ".join(words[:start])[:150], " ".join(words[start:])[:150]
+
+
+def _custom_value(column: CustomColumn, text: str) -> Any:
+    """A custom field cell, by the field's type (a field new to the store is text)."""
+    from ..services.setup import custom_field_value_clean
+
+    definition = column.definition or CustomField(key=column.key, label=column.label)
+    raw: Any = text
+    if definition.field_type == "number":
+        raw = number_parse(text)
+    elif definition.field_type == "date":
+        raw = datetime_parse(text).date()
+    try:
+        return custom_field_value_clean(definition, raw)
+    except ServiceError as error:
+        raise ValueError(error.message) from None
+
+
+# --- Checking pass ---------------------------------------------------------------------
+
+
+class _Checker:
+    """Cleans rows, finds problems and compares rows with the store, batch by batch."""
+
+    def __init__(
+        self, store: Store, plan: ColumnPlan, result: ImportResult, error_sink: "ErrorSink"
+    ) -> None:
+        self.store = store
+        self.plan = plan
+        self.result = result
+        self.errors = error_sink
+        self.seen_emails: dict[str, int] = {}
+        self.tag_names = {
+            name.lower()
+            for name in CustomerTag.objects.filter(store=store).values_list("name", flat=True)
+        }
+        self.tag_limit = settings.STOREFRONT_MAX_TAGS_PER_STORE
+        self.groups = {g.name.lower(): g.pk for g in CustomerGroup.objects.filter(store=store)}
+        self.default_groups = dict(
+            CustomerGroup.objects.filter(store=store)
+            .exclude(kind="custom")
+            .values_list("kind", "pk")
+        )
+        self.new_groups: dict[str, str] = {}
+
+    def clean(self, number: int, cells: list[str]) -> dict[str, Any] | None:
+        values: dict[str, Any] = {}
+        problems = []
+        width = len(cells)
+        for column, indexes in self.plan.columns:
+            raw = ""
+            for index in indexes:
+                if index < width and cells[index].strip():
+                    raw = cells[index]
+                    break
+            try:
+                values[column.attribute] = column.widget.clean(raw)
+            except ValueError as error:
+                problems.append((column, raw, str(error)))
+        custom = {}
+        for custom_column in self.plan.custom:
+            text = cell_text(cells[custom_column.index]) if custom_column.index < width else ""
+            if not text:
+                continue
+            try:
+                custom[custom_column.key] = _custom_value(custom_column, text)
+            except ValueError as error:
+                self.errors.add(number, custom_column.label, text, str(error), "invalid value")
+                problems.append(None)
+        values["custom"] = custom
+        for problem in problems:
+            if problem is not None:
+                column, raw, message = problem
+                reason = REASONS.get(type(column.widget), "invalid value")
+                self.errors.add(number, column.column_name, raw, message, reason)
+        email = values.get("email")
+        if email:
+            first = self.seen_emails.get(email)
+            if first is not None:
+                self.errors.add(
+                    number,
+                    "Email",
+                    email,
+                    _("The email %(email)s is already in row %(row)d of this file.")
+                    % {"email": email, "row": first},
+                    "duplicate email in the file",
+                )
+                problems.append(None)
+            else:
+                self.seen_emails[email] = number
+        tags = values.get("tag_names") or []
+        new_tags = [name for name in tags if name.lower() not in self.tag_names]
+        if new_tags and not problems:
+            if len(self.tag_names) + len(new_tags) > self.tag_limit:
+                self.errors.add(
+                    number,
+                    "Tags",
+                    ", ".join(tags),
+                    _(
+                        "A store can have at most %(limit)d tags; this row's new tags (%(tags)s) would pass the limit."
+                    )
+                    % {"limit": self.tag_limit, "tags": ", ".join(new_tags[:5])},
+                    "too many tags",
+                )
+                problems.append(None)
+            else:
+                self.tag_names.update(name.lower() for name in new_tags)
+                self.result.new_tags += len(new_tags)
+        if problems:
+            self.result.skipped += 1
+            return None
+        group_name = values.get("group_name")
+        if (
+            group_name
+            and group_name.lower() not in self.groups
+            and group_name.lower() not in self.new_groups
+        ):
+            self.new_groups[group_name.lower()] = group_name
+        return values
+
+    def classify(self, batch: list[tuple[int, dict[str, Any]]]) -> list[PreparedRow]:
+        """Compare a batch of clean rows with the store's customers (a few queries)."""
+        attributes = self.plan.attributes
+        emails = [values["email"] for _n, values in batch]
+        existing = {
+            row["email"]: row
+            for row in Customer.objects.filter(store=self.store, email__in=emails).values(
+                "id", "email", "user_id", *UPDATABLE
+            )
+        }
+        ids = [row["id"] for row in existing.values()]
+        tags_of: dict[int, set[str]] = {}
+        addresses_of: dict[tuple[int, str], dict[str, str]] = {}
+        notes_of: dict[int, set[str]] = {}
+        if ids:
+            if "tag_names" in attributes:
+                for customer_id, name in TaggedCustomer.objects.filter(
+                    store=self.store, content_object_id__in=ids
+                ).values_list("content_object_id", "tag__name"):
+                    tags_of.setdefault(customer_id, set()).add(name.lower())
+            if any(a.startswith(("shipping_", "billing_")) for a in attributes):
+                for address in Address.objects.filter(
+                    store=self.store, customer_id__in=ids, is_default=True
+                ).values("customer_id", "kind", *ADDRESS_PARTS):
+                    addresses_of[(address["customer_id"], address["kind"])] = {
+                        p: address[p] for p in ADDRESS_PARTS
+                    }
+            if "note" in attributes:
+                for customer_id, body in CustomerNote.objects.filter(
+                    store=self.store, customer_id__in=ids
+                ).values_list("customer_id", "body"):
+                    notes_of.setdefault(customer_id, set()).add(body)
+        prepared = []
+        for number, values in batch:
+            fields = self._fields(values)
+            addresses = {}
+            for kind in ADDRESS_KINDS:
+                parts = {part: values.get(f"{kind}_{part}", "") or "" for part in ADDRESS_PARTS}
+                if any(parts.values()):
+                    addresses[kind] = parts
+            current = existing.get(values["email"])
+            password = values.get("password") or None
+            note = values.get("note") or ""
+            tags = values.get("tag_names") or []
+            if current is None:
+                fields.update(
+                    {name: values[name] for name in HISTORY if values.get(name) is not None}
+                )
+                prepared.append(
+                    PreparedRow(
+                        number,
+                        values["email"],
+                        "created",
+                        None,
+                        fields,
+                        tags,
+                        addresses,
+                        note,
+                        password,
+                    )
+                )
+                continue
+            customer_id = current["id"]
+            changed = {}
+            for name, value in fields.items():
+                if name == "custom_fields":
+                    merged = {**(current["custom_fields"] or {}), **value}
+                    if merged != current["custom_fields"]:
+                        changed[name] = merged
+                elif current[name] != value:
+                    changed[name] = value
+            if "accepts_marketing" in changed and "marketing_consent_at" not in fields:
+                changed["marketing_consent_at"] = timezone.now()
+            have_tags = tags_of.get(customer_id, set())
+            new_tags = [name for name in tags if name.lower() not in have_tags]
+            addresses = {
+                kind: parts
+                for kind, parts in addresses.items()
+                if addresses_of.get((customer_id, kind)) != parts
+            }
+            if note and note in notes_of.get(customer_id, set()):
+                note = ""
+            if (
+                password
+                and current["user_id"] is None
+                and "account_type" not in changed
+                and current["account_type"] != "registered"
+            ):
+                changed["account_type"] = "registered"
+            action = (
+                "updated" if (changed or new_tags or addresses or note or password) else "unchanged"
+            )
+            prepared.append(
+                PreparedRow(
+                    number,
+                    values["email"],
+                    action,
+                    customer_id,
+                    changed,
+                    new_tags,
+                    addresses,
+                    note,
+                    password,
+                )
+            )
+        return prepared
+
+    def _fields(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The Customer columns a clean row sets (before comparing with the store)."""
+        attributes = self.plan.attributes
+        fields: dict[str, Any] = {}
+        for name in UPDATABLE:
+            if name in attributes and name not in {"group_id", "custom_fields"}:
+                value = values.get(name)
+                if value is None and name in {
+                    "account_type",
+                    "customer_since",
+                    "marketing_consent_at",
+                }:
+                    continue
+                fields[name] = value
+        if "full_name" in attributes and "first_name" not in attributes:
+            fields["first_name"], fields["last_name"] = _split_name(values.get("full_name") or "")
+        for name, kinds in (
+            ("country", ADDRESS_KINDS),
+            ("company", ("shipping", "billing")),
+            ("phone", ADDRESS_KINDS),
+        ):
+            if not fields.get(name):
+                for kind in kinds:
+                    if values.get(f"{kind}_{name}"):
+                        fields[name] = values[f"{kind}_{name}"]
+                        break
+        if values.get("password") and "account_type" not in fields:
+            fields["account_type"] = "registered"
+        group_name = values.get("group_name")
+        if group_name:
+            fields["group_id"] = self.groups.get(group_name.lower(), ("new", group_name))
+        if self.plan.custom or "custom" in values and values["custom"]:
+            fields["custom_fields"] = values.get("custom") or {}
+        return fields
+
+
+class ErrorSink:
+    """Keeps the first problems in memory and writes every one to a CSV report file."""
+
+    def __init__(self, result: ImportResult) -> None:
+        self.result = result
+        self.file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
+        self.writer = csv.writer(self.file, lineterminator="\n")
+        self.writer.writerow(["Row", "Column", "Value", "Problem"])
+
+    def add(self, row: int, column: str, value: Any, message: str, reason: str) -> None:
+        from .widgets import formula_escape
+
+        self.result.error_count += 1
+        self.result.reasons[reason] = self.result.reasons.get(reason, 0) + 1
+        text = str(value)[:200]
+        if len(self.result.errors) < MAX_ERRORS_KEPT:
+            self.result.errors.append(
+                {"row": row, "column": column, "value": text, "message": message}
+            )
+        self.writer.writerow(
+            [row, formula_escape(column), formula_escape(text), formula_escape(message)]
+        )
+
+    def report(self) -> IO[str]:
+        self.file.flush()
+        self.file.seek(0)
+        return self.file
+
+
+# --- The import service ----------------------------------------------------------------
+
+
+def resource_for(info: FileInfo, format_name: str) -> type[CustomerResource]:
+    if format_name and format_name != "auto":
+        if format_name not in FORMATS:
+            raise FileProblem(_("Unknown format “%(format)s”.") % {"format": format_name})
+        return FORMATS[format_name]
+    detected = format_detect(info.header)
+    if detected is None:
+        raise FileProblem(
+            _(
+                "The format of this file was not recognised from its header (%(header)s); choose one."
+            )
+            % {"header": ", ".join(info.header)[:300]}
+        )
+    return FORMATS[detected]
+
+
+def customers_import(
+    *,
+    store: Store,
+    source: BinaryIO,
+    options: ImportOptions,
+    on_progress: ProgressCallback | None = None,
+    on_batch_commit: Callable[[ImportResult], None] | None = None,
+) -> tuple[ImportResult, IO[str]]:
+    """Import a customer CSV into ``store``: upsert by email within the store only.
+
+    Returns the result and the error report (a CSV file object). Raises ``FileProblem``
+    for a file that cannot be imported at all. ``on_batch_commit`` runs inside each
+    batch's transaction, so what it records commits exactly with the batch.
+    """
+    with timezone.override(store.time_zone):  # dates without a zone are the store's
+        return _customers_import(store, source, options, on_progress, on_batch_commit)
+
+
+def _customers_import(
+    store: Store,
+    source: BinaryIO,
+    options: ImportOptions,
+    on_progress: ProgressCallback | None,
+    on_batch_commit: Callable[[ImportResult], None] | None,
+) -> tuple[ImportResult, IO[str]]:
+    from .writer import BatchWriter
+
+    info = file_sniff(source, encoding=options.encoding)
+    resource = resource_for(info, options.format_name)
+    plan = ColumnPlan.build(resource, info.header, store)
+    result = ImportResult(
+        format_name=resource.format_name,
+        encoding=info.encoding,
+        delimiter=info.delimiter,
+        rows=info.data_rows,
+        ignored_columns=plan.ignored,
+    )
+    errors = ErrorSink(result)
+    checker = _Checker(store, plan, result, errors)
+    writing = not options.dry_run
+    total = info.data_rows * (2 if writing else 1)
+    progress = on_progress or (lambda done, total, counts: None)
+    spool = tempfile.TemporaryFile()
+    done = 0
+    batch: list[tuple[int, dict[str, Any]]] = []
+
+    def flush() -> None:
+        prepared = checker.classify(batch)
+        for row in prepared:
+            setattr(result, row.action, getattr(result, row.action) + 1)
+            if len(result.preview) < 20:
+                result.preview.append({"row": row.number, "email": row.email, "action": row.action})
+        writes = [row for row in prepared if row.action != "unchanged"]
+        if writes and writing:
+            pickle.dump(writes, spool, protocol=pickle.HIGHEST_PROTOCOL)
+            result.batches += 1
+        batch.clear()
+
+    for number, cells in rows_read(source, info):
+        values = checker.clean(number, cells)
+        if values is not None:
+            batch.append((number, values))
+        done += 1
+        if len(batch) >= BATCH_SIZE:
+            flush()
+            progress(done, total, result.counts())
+    if batch:
+        flush()
+    progress(done, total, result.counts())
+    result.new_groups = sorted(checker.new_groups.values())
+    result.new_custom_fields = sorted(c.key for c in plan.custom if c.definition is None)
+    if not writing or (options.on_error == "abort" and result.failed):
+        return result, errors.report()
+    spool.seek(0)
+    writer = BatchWriter(store=store, plan=plan, actor=options.actor, new_groups=checker.new_groups)
+    writer.prepare()
+    for prepared in _spooled(spool):
+        with transaction.atomic():
+            writer.write(prepared)
+            result.committed_batches += 1
+            result.committed_rows = max(row.number for row in prepared)
+            if on_batch_commit:
+                on_batch_commit(result)
+        done += len(prepared)
+        progress(done, total, result.counts())
+    writer.finish(result)
+    result.written = True
+    progress(total, total, result.counts())
+    return result, errors.report()
+
+
+def _spooled(spool: BinaryIO) -> Iterator[list[PreparedRow]]:
+    while True:
+        try:
+            yield pickle.load(spool)
+        except EOFError:
+            return
+
+
+def import_summary_lines(result: ImportResult, *, dry_run: bool) -> list[str]:
+    """The summary a person reads at the end (command output, job message)."""
+    lines = [
+        (_("Dry run (nothing written): ") if dry_run else "")
+        + _(
+            "%(created)d created, %(updated)d updated, %(unchanged)d unchanged, %(skipped)d skipped."
+        )
+        % result.counts()
+    ]
+    for reason, count in sorted(result.reasons.items()):
+        lines.append(_("  %(count)d × %(reason)s") % {"count": count, "reason": reason})
+    if result.ignored_columns:
+        lines.append(
+            _("Columns not imported: %(columns)s") % {"columns": ", ".join(result.ignored_columns)}
+        )
+    if result.new_groups:
+        lines.append(_("New groups: %(groups)s") % {"groups": ", ".join(result.new_groups)})
+    if result.new_custom_fields:
+        lines.append(
+            _("New custom fields: %(fields)s") % {"fields": ", ".join(result.new_custom_fields)}
+        )
+    return lines
