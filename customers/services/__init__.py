@@ -1,8 +1,6 @@
 """Writes on customers: each validates, writes in one transaction and logs an activity."""
 
-import datetime
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +23,6 @@ from ..models import (
     CustomerSource,
     CustomerTag,
     CustomField,
-    CustomFieldType,
     GroupKind,
     TaggedCustomer,
 )
@@ -348,55 +345,13 @@ def customer_get_or_create_for_order(
 # --- Custom field values ----------------------------------------------------------------
 
 
-def custom_field_value_clean(field: CustomField, value: Any) -> Any:
-    """One value as stored in ``Customer.custom_fields``: text and choice as strings,
-    numbers as JSON numbers, dates as ISO strings, yes/no as booleans; empty is None."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    error = ServiceError(
-        _("“%(value)s” is not a valid value for %(label)s.")
-        % {"value": value, "label": field.label},
-        field=f"cf_{field.key}",
-    )
-    kind = field.field_type
-    if kind == CustomFieldType.NUMBER:
-        try:
-            number = Decimal(str(value).strip().replace(",", "."))
-        except InvalidOperation:
-            raise error from None
-        if not number.is_finite():
-            raise error
-        return int(number) if number == number.to_integral_value() else float(number)
-    if kind == CustomFieldType.DATE:
-        if isinstance(value, datetime.datetime):
-            value = value.date()
-        if isinstance(value, datetime.date):
-            return value.isoformat()
-        try:
-            return datetime.date.fromisoformat(str(value).strip()).isoformat()
-        except ValueError:
-            raise error from None
-    if kind == CustomFieldType.BOOLEAN:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in {"yes", "true", "1", "y", "on"}:
-            return True
-        if text in {"no", "false", "0", "n", "off"}:
-            return False
-        raise error
-    if kind == CustomFieldType.CHOICE:
-        text = str(value).strip()
-        if text not in [str(choice) for choice in field.choices]:
-            raise error
-        return text
-    return str(value).strip()[:2000]
-
-
 def custom_field_values_clean(*, store: Store, values: dict[str, Any]) -> dict[str, Any]:
-    """Validate the values of the store's custom fields by type; empty values are dropped.
+    """Validate the values of the store's custom fields by type (``setup.
+    custom_field_value_clean``: errors name the field's key); empty values are dropped.
     Keys without a field (a field that was removed) are kept as they are, so re-adding
     the field brings its values back."""
+    from .setup import custom_field_value_clean  # setup imports this module
+
     fields = {field.key: field for field in CustomField.objects.filter(store=store)}
     cleaned: dict[str, Any] = {}
     for key, value in (values or {}).items():

@@ -18,7 +18,14 @@ from storefront_crm.errors import ServiceError
 from storefront_crm.formatting import date_format
 from storefront_crm.tenancy import permission_required
 
-from ..forms import CustomerForm, MergeForm, MergePickForm, NoteForm, TagAddForm
+from ..forms import (
+    CUSTOM_FIELD_PREFIX,
+    CustomerForm,
+    MergeForm,
+    MergePickForm,
+    NoteForm,
+    TagAddForm,
+)
 from ..models import (
     ActivityEvent,
     Customer,
@@ -209,6 +216,14 @@ def customer_detail(request: HttpRequest, store_slug: str, customer_id: int) -> 
 # --- Create, edit, delete ------------------------------------------------------------------
 
 
+def _form_field_of(form: CustomerForm, field: str | None) -> str | None:
+    """The form field a service error belongs to; custom-field errors name the key."""
+    for name in (field, f"{CUSTOM_FIELD_PREFIX}{field}"):
+        if name in form.fields:
+            return name
+    return None
+
+
 def _customer_form_page(
     request: HttpRequest, form: CustomerForm, customer: Customer | None
 ) -> HttpResponse:
@@ -228,7 +243,7 @@ def _customer_form_page(
             form.add_error("email", error.message)
             taken_by = error.details.get("customer")
         except ServiceError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            form.add_error(_form_field_of(form, error.field), error.message)
         else:
             messages.success(
                 request, _("Customer added.") if customer is None else _("Customer saved.")
