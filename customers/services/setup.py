@@ -36,7 +36,8 @@ from ..models import (
     GroupKind,
     TaggedCustomer,
 )
-from . import activity_record, group_default, tag_names_clean
+from ..selectors_setup import custom_field_values_count
+from . import activity_record, group_default, tag_names_clean, tags_ensure
 
 
 class TagNameTaken(ServiceError):
@@ -253,6 +254,25 @@ def _tag_slug_free(store: Store, name: str, *, except_pk: int) -> str:
         suffix += 1
         slug = f"{base}-{suffix}"
     return slug
+
+
+@transaction.atomic
+def tag_create(*, store: Store, actor: Any, name: str) -> CustomerTag:
+    """A new store tag with no customers yet. Creation goes through ``tags_ensure``, so the
+    per-store tag limit holds; a name the store already has (any letter case) is refused."""
+    cleaned = tag_names_clean([name])
+    if not cleaned:
+        raise ServiceError(_("Enter a name."), field="name")
+    _lock_store(store)
+    existing = CustomerTag.objects.filter(store=store, name__iexact=cleaned[0]).first()
+    if existing is not None:
+        raise ServiceError(
+            _("The store already has the tag “%(name)s”.") % {"name": existing.name},
+            field="name",
+        )
+    tag = tags_ensure(store=store, names=cleaned)[0]
+    activity_record(store=store, customer=None, actor=actor, verb="tag.created", tag=tag.name)
+    return tag
 
 
 @transaction.atomic
@@ -514,11 +534,6 @@ def _key_for(store: Store, label: str) -> str:
         suffix += 1
         key = f"{base}_{suffix}"
     return key
-
-
-def custom_field_values_count(*, store: Store, field: CustomField) -> int:
-    """How many customers of the store have a value for ``field``."""
-    return Customer.objects.filter(store=store, custom_fields__has_key=field.key).count()
 
 
 @transaction.atomic

@@ -1,0 +1,43 @@
+"""Reads for the setup pages of the customers area: groups, the store's tags, custom fields.
+
+Each page is one query whatever the number of rows: counts come from one grouped query.
+"""
+
+from django.db.models import Case, Count, QuerySet, Value, When
+from django.db.models.functions import Lower
+
+from storefront_crm.models import Store
+
+from .models import Customer, CustomerGroup, CustomerTag, CustomField, GroupKind
+
+
+def groups_with_member_counts(*, store: Store) -> QuerySet[CustomerGroup]:
+    """The store's groups, each with ``member_count``, defaults first, then by name."""
+    return (
+        CustomerGroup.objects.filter(store=store)
+        .annotate(member_count=Count("customers"))
+        .order_by(
+            Case(When(kind=GroupKind.CUSTOM, then=Value(1)), default=Value(0)),
+            Lower("name"),
+            "pk",
+        )
+    )
+
+
+def tags_with_customer_counts(*, store: Store) -> QuerySet[CustomerTag]:
+    """Every tag of the store (at most the tag limit) with ``customer_count``, by name."""
+    return (
+        CustomerTag.objects.filter(store=store)
+        .annotate(customer_count=Count("tagged_items"))
+        .order_by(Lower("name"), "pk")
+    )
+
+
+def custom_fields_of(*, store: Store) -> QuerySet[CustomField]:
+    """The store's custom fields in the merchant's order."""
+    return CustomField.objects.filter(store=store).order_by("position", "pk")
+
+
+def custom_field_values_count(*, store: Store, field: CustomField) -> int:
+    """How many customers of the store have a value for ``field``."""
+    return Customer.objects.filter(store=store, custom_fields__has_key=field.key).count()
