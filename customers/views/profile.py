@@ -260,7 +260,7 @@ def _customer_form_page(
 @permission_required("customers.edit")
 def customer_new(request: HttpRequest, store_slug: str) -> HttpResponse:
     form = CustomerForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         store=request.store,
         custom_fields=list(CustomField.objects.filter(store=request.store)),
     )
@@ -271,7 +271,7 @@ def customer_new(request: HttpRequest, store_slug: str) -> HttpResponse:
 def customer_edit(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
     customer = _customer_or_404(customer_id)
     form = CustomerForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         store=request.store,
         customer=customer,
         custom_fields=list(CustomField.objects.filter(store=request.store)),
@@ -494,7 +494,7 @@ def customer_merge_view(
     survivor = _customer_or_404(survivor_id)
     duplicate = _customer_or_404(duplicate_id)
     rows = merge_rows(survivor, duplicate, request.store)
-    form = MergeForm(request.POST or None, rows=rows)
+    form = MergeForm(request.POST if request.method == "POST" else None, rows=rows)
     if request.method == "POST" and form.is_valid():
         try:
             merged = customer_merge(
