@@ -554,6 +554,11 @@ def resource_for(info: FileInfo, format_name: str) -> type[CustomerResource]:
             raise FileProblem(_("Unknown format “%(format)s”.") % {"format": format_name})
         return FORMATS[format_name]
     detected = format_detect(info.header)
+    if detected is None and not {"email", "account"} & {h.lower() for h in info.header}:
+        raise FileProblem(
+            _("The file has no email column. Columns found: %(header)s.")
+            % {"header": ", ".join(info.header)[:300]}
+        )
     if detected is None:
         raise FileProblem(
             _(
