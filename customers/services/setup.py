@@ -56,6 +56,12 @@ def _lock_store(store: Store) -> None:
     Store.objects.select_for_update().filter(pk=store.pk).first()
 
 
+def _store_event(*, store: Store, actor: Any, verb: str, **data: Any) -> None:
+    # A change to the store's setup rather than to one customer: the audit trail keeps it
+    # without a customer.
+    activity_record(store=store, customer=None, actor=actor, verb=verb, **data)
+
+
 def _name_clean(name: str, *, max_length: int, field: str) -> str:
     name = " ".join((name or "").split())
     if not name:
@@ -112,9 +118,8 @@ def group_create(
     group = CustomerGroup.objects.create(
         store=store, name=name, kind=GroupKind.CUSTOM, discount_percent=discount
     )
-    activity_record(
+    _store_event(
         store=store,
-        customer=None,
         actor=actor,
         verb="group.created",
         group=name,
@@ -135,9 +140,7 @@ def group_rename(*, store: Store, actor: Any, group: CustomerGroup, name: str) -
     old = group.name
     group.name = name
     group.save(update_fields=["name"])
-    activity_record(
-        store=store, customer=None, actor=actor, verb="group.renamed", group=[old, name]
-    )
+    _store_event(store=store, actor=actor, verb="group.renamed", group=[old, name])
     return group
 
 
@@ -153,9 +156,8 @@ def group_discount_set(
     old = group.discount_percent
     group.discount_percent = discount
     group.save(update_fields=["discount_percent"])
-    activity_record(
+    _store_event(
         store=store,
-        customer=None,
         actor=actor,
         verb="group.discount_set",
         group=group.name,
@@ -217,9 +219,8 @@ def group_delete(*, store: Store, actor: Any, group: CustomerGroup) -> int:
         moved += len(ids)
     name = group.name
     group.delete()
-    activity_record(
+    _store_event(
         store=store,
-        customer=None,
         actor=actor,
         verb="group.deleted",
         group=name,
@@ -271,7 +272,7 @@ def tag_create(*, store: Store, actor: Any, name: str) -> CustomerTag:
             field="name",
         )
     tag = tags_ensure(store=store, names=cleaned)[0]
-    activity_record(store=store, customer=None, actor=actor, verb="tag.created", tag=tag.name)
+    _store_event(store=store, actor=actor, verb="tag.created", tag=tag.name)
     return tag
 
 
@@ -303,7 +304,7 @@ def tag_rename(*, store: Store, actor: Any, tag: CustomerTag, name: str) -> Cust
     tag.name = name
     tag.slug = _tag_slug_free(store, name, except_pk=tag.pk)
     tag.save(update_fields=["name", "slug"])
-    activity_record(store=store, customer=None, actor=actor, verb="tag.renamed", tag=[old, name])
+    _store_event(store=store, actor=actor, verb="tag.renamed", tag=[old, name])
     return tag
 
 
@@ -330,9 +331,8 @@ def tag_merge(*, store: Store, actor: Any, source: CustomerTag, target: Customer
     dropped, _by_model = TaggedCustomer.objects.filter(store=store, tag=source).delete()
     source_name = source.name
     source.delete()
-    activity_record(
+    _store_event(
         store=store,
-        customer=None,
         actor=actor,
         verb="tag.merged",
         tag=source_name,
@@ -351,9 +351,7 @@ def tag_delete(*, store: Store, actor: Any, tag: CustomerTag) -> int:
     removed, _by_model = TaggedCustomer.objects.filter(store=store, tag=tag).delete()
     name = tag.name
     tag.delete()
-    activity_record(
-        store=store, customer=None, actor=actor, verb="tag.deleted", tag=name, customers=removed
-    )
+    _store_event(store=store, actor=actor, verb="tag.deleted", tag=name, customers=removed)
     return removed
 
 
@@ -562,9 +560,8 @@ def custom_field_create(
         choices=cleaned_choices,
         position=0 if last is None else last + 1,
     )
-    activity_record(
+    _store_event(
         store=store,
-        customer=None,
         actor=actor,
         verb="custom_field.created",
         key=field.key,
@@ -646,9 +643,8 @@ def custom_field_update(
     if changes:
         field.label, field.field_type, field.choices = label, new_type, new_choices
         field.save(update_fields=["label", "field_type", "choices"])
-        activity_record(
+        _store_event(
             store=store,
-            customer=None,
             actor=actor,
             verb="custom_field.updated",
             key=field.key,
@@ -700,9 +696,8 @@ def custom_field_delete(*, store: Store, actor: Any, field: CustomField) -> int:
     key, label = field.key, field.label
     field.delete()
     _positions_renumber(list(CustomField.objects.filter(store=store)))
-    activity_record(
+    _store_event(
         store=store,
-        customer=None,
         actor=actor,
         verb="custom_field.deleted",
         key=key,
@@ -732,9 +727,8 @@ def custom_field_reorder(*, store: Store, actor: Any, field_ids: Sequence[int]) 
             _("The fields changed meanwhile; reload the page and try again."), field="order"
         )
     _positions_renumber([fields[pk] for pk in field_ids])
-    activity_record(
+    _store_event(
         store=store,
-        customer=None,
         actor=actor,
         verb="custom_field.reordered",
         keys=[fields[pk].key for pk in field_ids],
