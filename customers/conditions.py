@@ -270,7 +270,8 @@ def _custom_field_q(op: str, value: Any) -> Q:
         return Q(**{f"{path}__in": options})
     if op == "is":
         truthy = Q(**{path: True}) | Q(**{f"{path}__iregex": r"^(true|yes|1)$"})
-        return truthy if bool(wanted) else ~truthy
+        # A customer without a value counts as "no".
+        return truthy if bool(wanted) else (~truthy | Q(**{f"{path}__isnull": True}))
     if op in {"gte", "lte"}:
         if isinstance(wanted, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", wanted):
             # ISO dates compare correctly as text

@@ -1,0 +1,262 @@
+"""The condition engine: every field and operator, combinations, search, tenancy."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from customers.conditions import Condition, ConditionError, conditions_from_json
+from customers.filters import CustomerFilterSet
+from customers.models import AccountType, CustomFieldType
+from customers.selectors import customers_matching
+from tests.factories import (
+    CustomerFactory,
+    CustomerGroupFactory,
+    CustomerTagFactory,
+    CustomFieldFactory,
+    TaggedCustomerFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def matching(store, *conditions):
+    return set(customers_matching(store, conditions).values_list("email", flat=True))
+
+
+def at(day: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(day + "T12:00:00+00:00")
+
+
+@pytest.fixture
+def people(store):
+    vip = CustomerGroupFactory(store=store, name="VIP")
+    red, blue = (
+        CustomerTagFactory(store=store, name="red"),
+        CustomerTagFactory(store=store, name="blue"),
+    )
+    ann = CustomerFactory(
+        store=store,
+        email="ann@example.org",
+        first_name="Ann",
+        last_name="Müller",
+        total_spent=Decimal("250.00"),
+        orders_count=5,
+        last_order_at=at("2024-06-10"),
+        customer_since=at("2020-01-01"),
+        country="DE",
+        accepts_marketing=True,
+        account_type=AccountType.REGISTERED,
+        group=vip,
+        custom_fields={
+            "size": 42,
+            "vip_since": "2021-05-01",
+            "newsletter": True,
+            "colour": "green",
+            "note": "likes Tea",
+        },
+    )
+    bob = CustomerFactory(
+        store=store,
+        email="bob@example.org",
+        first_name="Bob",
+        last_name="Smith",
+        total_spent=Decimal("99.99"),
+        orders_count=2,
+        last_order_at=at("2023-01-05"),
+        customer_since=at("2022-03-01"),
+        country="AT",
+        tax_exempt=True,
+        is_blocked=True,
+        custom_fields={"size": "38", "colour": "blue"},
+    )
+    cem = CustomerFactory(
+        store=store,
+        email="cem_x@example.org",
+        first_name="Çem",
+        last_name="Öz",
+        total_spent=Decimal("0"),
+        orders_count=0,
+        last_order_at=None,
+        customer_since=at("2024-01-01"),
+        country="IT",
+        is_active=False,
+    )
+    TaggedCustomerFactory(store=store, content_object=ann, tag=red)
+    TaggedCustomerFactory(store=store, content_object=ann, tag=blue)
+    TaggedCustomerFactory(store=store, content_object=bob, tag=red)
+    return {"vip": vip, "red": red, "blue": blue, "ann": ann, "bob": bob, "cem": cem}
+
+
+ANN, BOB, CEM = "ann@example.org", "bob@example.org", "cem_x@example.org"
+
+
+def test_money_and_count_ranges(store, people):
+    assert matching(store, Condition("total_spent", "gte", "100")) == {ANN}
+    assert matching(store, Condition("total_spent", "lte", "99.99")) == {BOB, CEM}
+    assert matching(store, Condition("total_spent", "between", ["50", None])) == {ANN, BOB}
+    assert matching(store, Condition("orders_count", "between", [1, 4])) == {BOB}
+    assert matching(store, Condition("orders_count", "eq", 0)) == {CEM}
+
+
+def test_date_ranges_are_whole_days_in_the_store_time_zone(store, people):
+    assert matching(store, Condition("last_order_at", "between", ["2024-06-10", "2024-06-10"])) == {
+        ANN
+    }
+    assert matching(store, Condition("last_order_at", "between", [None, "2023-12-31"])) == {BOB}
+    assert matching(store, Condition("last_order_at", "never")) == {CEM}
+    assert matching(store, Condition("customer_since", "between", ["2022-01-01", None])) == {
+        BOB,
+        CEM,
+    }
+
+
+def test_group_country_flags_and_account_states(store, people):
+    assert matching(store, Condition("group", "in", [people["vip"].pk])) == {ANN}
+    assert matching(store, Condition("country", "in", ["de", "IT"])) == {ANN, CEM}
+    assert matching(store, Condition("accepts_marketing", "is", True)) == {ANN}
+    assert matching(store, Condition("tax_exempt", "is", True)) == {BOB}
+    assert matching(store, Condition("account_state", "in", ["registered"])) == {ANN}
+    assert matching(store, Condition("account_state", "in", ["guest"])) == {BOB, CEM}
+    assert matching(store, Condition("account_state", "in", ["blocked", "inactive"])) == {BOB, CEM}
+
+
+def test_tags_any_all_none(store, people):
+    red, blue = people["red"].pk, people["blue"].pk
+    assert matching(store, Condition("tag", "any", [red, blue])) == {ANN, BOB}
+    assert matching(store, Condition("tag", "all", [red, blue])) == {ANN}
+    assert matching(store, Condition("tag", "none", [blue])) == {BOB, CEM}
+
+
+def test_custom_fields_by_type(store, people):
+    def cf(op, key, value):
+        return Condition("custom_field", op, {"key": key, "value": value})
+
+    assert matching(store, cf("gte", "size", "40")) == {ANN}  # JSON number
+    assert matching(store, cf("lte", "size", "40")) == {BOB}  # numeric text
+    assert matching(store, cf("gte", "vip_since", "2021-01-01")) == {ANN}
+    assert matching(store, cf("is", "newsletter", True)) == {ANN}
+    assert matching(store, cf("is", "newsletter", False)) == {BOB, CEM}
+    assert matching(store, cf("in", "colour", ["blue", "red"])) == {BOB}
+    assert matching(store, cf("contains", "note", "tea")) == {ANN}
+
+
+def test_conditions_combine_with_and(store, people):
+    conditions = [
+        Condition("total_spent", "gte", "50"),
+        Condition("tag", "any", [people["red"].pk]),
+        Condition("country", "in", ["AT"]),
+    ]
+    assert matching(store, *conditions) == {BOB}
+
+
+def test_conditions_round_trip_through_json(store, people):
+    conditions = [
+        Condition("tag", "all", [people["red"].pk]),
+        Condition("search", "contains", "mül"),
+    ]
+    again = conditions_from_json([c.to_json() for c in conditions])
+    assert again == conditions and matching(store, *again) == {ANN}
+
+
+def test_malformed_conditions_raise(store):
+    for bad in (
+        Condition("total_spent", "gte", "lots"),
+        Condition("colour", "is", True),
+        Condition("account_state", "in", ["royal"]),
+        Condition("custom_field", "eq", {"key": "a__b", "value": 1}),
+    ):
+        with pytest.raises(ConditionError):
+            customers_matching(store, [bad])
+
+
+def test_search_is_partial_case_and_accent_insensitive(store, people):
+    def search(text):
+        return matching(store, Condition("search", "contains", text))
+
+    assert search("MULLER") == {ANN}
+    assert search("müll") == {ANN}
+    assert search("cem") == {CEM}  # Ç without its cedilla
+    assert search("ann mü") == {ANN}  # across first and last name
+    assert search("EXAMPLE.ORG") == {ANN, BOB, CEM}
+    assert search("c_m") == set() and search("cem_x") == {CEM}  # _ is literal
+    assert search("%") == set()
+
+
+def test_another_stores_ids_match_nothing(store, other_store, people, unscoped):
+    foreign_tag = CustomerTagFactory(store=other_store, name="red")
+    foreign_group = CustomerGroupFactory(store=other_store, name="VIP")
+    foreign = CustomerFactory(store=other_store, email="ann@example.org", group=foreign_group)
+    TaggedCustomerFactory(store=other_store, content_object=foreign, tag=foreign_tag)
+    assert matching(store, Condition("tag", "any", [foreign_tag.pk])) == set()
+    assert matching(store, Condition("group", "in", [foreign_group.pk])) == set()
+    assert customers_matching(store, []).count() == 3
+
+
+def test_filterset_produces_conditions(store, people):
+    CustomFieldFactory(store=store, key="size", label="Size", field_type=CustomFieldType.NUMBER)
+    CustomFieldFactory(
+        store=store, key="newsletter", label="News", field_type=CustomFieldType.BOOLEAN
+    )
+    data = {
+        "q": " mül ",
+        "spent_min": "10",
+        "orders_max": "9",
+        "last_order_from": "2024-01-01",
+        "group": [str(people["vip"].pk)],
+        "tag": [str(people["red"].pk)],
+        "tag_mode": "all",
+        "country": "de, at",
+        "marketing": "yes",
+        "tax_exempt": "no",
+        "state": ["registered"],
+        "cf_size_min": "40",
+        "cf_newsletter": "yes",
+    }
+    filters = CustomerFilterSet(data, store=store)
+    assert filters.form.is_valid(), filters.form.errors
+    assert filters.conditions() == [
+        Condition("search", "contains", "mül"),
+        Condition("total_spent", "gte", "10"),
+        Condition("orders_count", "lte", 9),
+        Condition("last_order_at", "between", ["2024-01-01", None]),
+        Condition("group", "in", [people["vip"].pk]),
+        Condition("tag", "all", [people["red"].pk]),
+        Condition("country", "in", ["DE", "AT"]),
+        Condition("accepts_marketing", "is", True),
+        Condition("tax_exempt", "is", False),
+        Condition("account_state", "in", ["registered"]),
+        Condition("custom_field", "gte", {"key": "size", "value": "40"}),
+        Condition("custom_field", "is", {"key": "newsletter", "value": True}),
+    ]
+    assert set(filters.qs.values_list("email", flat=True)) == {ANN}
+
+
+def test_filterset_rejects_bad_countries(store):
+    filters = CustomerFilterSet({"country": "Germany"}, store=store)
+    assert not filters.form.is_valid() and "country" in filters.form.errors
+    assert filters.conditions() == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL index plan")
+def test_search_uses_the_trigram_index_on_postgresql(store, people):
+    from django.db import connection as conn
+
+    from customers.models import Customer
+
+    group = people["ann"].group
+    Customer.objects.bulk_create(
+        Customer(store=store, group=group, email=f"filler{i}@shop.test", first_name=f"F{i:05d}x")
+        for i in range(5000)
+    )
+    with conn.cursor() as cursor:
+        cursor.execute("ANALYZE customers_customer")
+    sql, params = customers_matching(
+        store, [Condition("search", "contains", "müller")]
+    ).order_by().query.sql_with_params()
+    with conn.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "customer_store_search_trgm_idx" in plan, plan
