@@ -252,9 +252,11 @@ def test_search_uses_the_trigram_index_on_postgresql(store, people):
     )
     with conn.cursor() as cursor:
         cursor.execute("ANALYZE customers_customer")
-    sql, params = customers_matching(
-        store, [Condition("search", "contains", "müller")]
-    ).order_by().query.sql_with_params()
+    sql, params = (
+        customers_matching(store, [Condition("search", "contains", "müller")])
+        .order_by()
+        .query.sql_with_params()
+    )
     with conn.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql, params)
