@@ -192,8 +192,18 @@ class MergeForm(forms.Form):
                 choices=[("survivor", _("Keep")), ("duplicate", _("Take over"))],
                 widget=forms.RadioSelect,
                 required=False,
-                initial=None if row["required"] else "survivor",
+                initial=None if row["required"] else self.default_side(row),
             )
+
+    @staticmethod
+    def default_side(row: dict[str, Any]) -> str:
+        """Keep the survivor's value, unless only the duplicate has one."""
+        empty = ("", None)
+        return (
+            "duplicate"
+            if row["survivor"] in empty and row["duplicate"] not in empty
+            else "survivor"
+        )
 
     @staticmethod
     def field_name(key: str) -> str:

@@ -307,3 +307,13 @@ def test_the_duplicates_page_links_to_the_merge(owner_client, store):
     first, second = sorted([a, b], key=lambda c: (c.customer_since, c.pk))
     merge_url = reverse("panel:customer_merge", args=[store.slug, first.pk, second.pk])
     assert merge_url in page.content.decode()
+
+
+def test_the_merge_page_preselects_a_value_only_the_duplicate_has(owner_client, store, pair):
+    survivor, duplicate = pair  # the survivor has no phone, the duplicate has one
+    url = reverse("panel:customer_merge", args=[store.slug, survivor.pk, duplicate.pk])
+
+    form = owner_client.get(url).context["form"]
+
+    assert form["choice_phone"].initial == "duplicate"
+    assert form["choice_first_name"].initial == "survivor"
