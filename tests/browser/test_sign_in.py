@@ -25,4 +25,4 @@ def test_owner_signs_in_and_sees_the_panel_shell(page, sign_in, password):
         assert nav.get_by_role("link", name=label).is_visible()
     nav.get_by_role("link", name="Customers").click()
     assert page.get_by_role("heading", name="Customers").is_visible()
-    assert page.get_by_text("No customers match.").is_visible()
+    assert page.get_by_text("No customers yet.").is_visible()
