@@ -127,7 +127,14 @@ def event_sentence(event: ActivityEvent) -> str:
                     _("changed %(field)s from “%(old)s” to “%(new)s”")
                     % {"field": _field_label(name), "old": old, "new": new}
                 )
-        return (_("Edited: %(changes)s") % {"changes": "; ".join(parts)}) if parts else _("Edited")
+        sentence = (
+            (_("Edited: %(changes)s") % {"changes": "; ".join(parts)}) if parts else _("Edited")
+        )
+        if data.get("reason") == "group.deleted":
+            sentence += " " + _("(its group was deleted)")
+        elif data.get("bulk"):
+            sentence += " " + _("(bulk edit)")
+        return sentence
     simple = {
         "tags.added": _("Tags added: %(tags)s"),
         "tags.removed": _("Tags removed: %(tags)s"),
@@ -161,6 +168,7 @@ def event_sentence(event: ActivityEvent) -> str:
         "email.confirmation_sent": _("Sent an email-confirmation link"),
         "customer.impersonated": _("Signed in to the storefront as this customer"),
         "customer.imported": _("Updated by an import"),
+        "customers.imported": _("Updated by an import"),
         "group.changed": _("Moved to group “%(group)s”"),
     }
     if verb in sentences:

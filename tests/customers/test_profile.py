@@ -427,3 +427,26 @@ def test_tags_are_added_from_the_store_tags_and_removed_with_one_click(owner_cli
     assert sorted(customer.tags.names()) == ["fresh", "known"]
     owner_client.post(url("tag_remove", store, customer.pk), {"tag": "known"})
     assert list(customer.tags.names()) == ["fresh"]
+
+
+def test_sentences_for_consent_group_and_bulk_edits(store):
+    from customers.views.profile import event_sentence
+
+    def sentence(verb, **data):
+        return event_sentence(ActivityEvent(store=store, verb=verb, data=data))
+
+    assert sentence("customer.updated", changes={"accepts_marketing": ["False", "True"]}) == (
+        "Edited: gave marketing consent"
+    )
+    assert (
+        sentence("customer.updated", changes={"group": ["Guests", "VIP"]}, bulk=True)
+        == "Edited: moved to group “VIP” (bulk edit)"
+    )
+    assert sentence("customer.updated", changes={"email": ["a@x.org", "b@x.org"]}) == (
+        "Edited: changed email from “a@x.org” to “b@x.org”"
+    )
+    assert sentence("customer.merged", duplicate={"email": "d@x.org"}, orders_moved=2) == (
+        "Merged with the duplicate profile d@x.org (2 orders moved)"
+    )
+    assert sentence("customer.impersonated") == "Signed in to the storefront as this customer"
+    assert sentence("something.new") == "something.new"
