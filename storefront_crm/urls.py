@@ -36,6 +36,8 @@ urlpatterns = [
     path("healthz/", views.health, name="health"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("store/<slug:store_slug>/", include((panel_patterns, "panel"))),
+    # Storefront pages of one store (shoppers, never staff): outside the panel namespace.
+    path("shop/<slug:store_slug>/", include("customers.shop_urls", namespace="shop")),
 ]
 
 if settings.DEBUG:
