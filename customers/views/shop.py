@@ -56,20 +56,19 @@ def shop_login(request: HttpRequest, store_slug: str) -> HttpResponse:
     store = get_object_or_404(Store, slug=store_slug)
     token = request.POST.get("sesame") if request.method == "POST" else request.GET.get("sesame")
     with store_scope(store):
-        if request.method == "POST" and token:
-            user = get_user(token, scope=shop_scope(store))
-            if user is not None and shopper_customer(store=store, user=user) is not None:
-                shopper_sign_in(request, store, user)
-                return redirect("shop:account", store_slug=store.slug)
+        # GET checks the token without spending it; POST spends it (one-time tokens).
+        spend = request.method == "POST"
+        user = get_user(token, scope=shop_scope(store), update_last_login=spend) if token else None
+        valid = user is not None and shopper_customer(store=store, user=user) is not None
+        if valid and spend:
+            shopper_sign_in(request, store, user)
+            return redirect("shop:account", store_slug=store.slug)
+        failed = spend or (bool(token) and not valid)
         return render(
             request,
             "customers/shop/login.html",
-            {
-                "store": store,
-                "token": token or "",
-                "failed": request.method == "POST",
-            },
-            status=400 if request.method == "POST" or not token else 200,
+            {"store": store, "token": token or "", "failed": failed},
+            status=400 if failed else 200,
         )
 
 

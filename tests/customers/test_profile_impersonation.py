@@ -129,3 +129,14 @@ def test_support_cannot_sign_in_as_a_customer(client, store, role):
     assert response.status_code == 403
     assert not ActivityEvent.objects.filter(verb="customer.impersonated").exists()
     assert not User.objects.filter(store=store).exists()
+
+
+def test_a_spent_link_says_so_already_on_get(client, store, owner):
+    customer = CustomerFactory(store=store)
+    path = customer_impersonation_start(store=store, customer=customer, actor=owner)
+    token = parse_qs(urlparse(path).query)["sesame"][0]
+    Client().post(f"/shop/{store.slug}/login/", {"sesame": token})
+
+    page = Client().get(path)
+
+    assert page.status_code == 400 and b"already used or has expired" in page.content
