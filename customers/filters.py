@@ -125,11 +125,25 @@ class CustomerFilterSet(django_filters.FilterSet):
         self.store = store
         self.filters["group"].queryset = CustomerGroup.objects.filter(store=store)
         self.filters["tag"].queryset = CustomerTag.objects.filter(store=store)
+        self.groups: list[CustomerGroup] | None = None
+        self.tags: list[CustomerTag] | None = None
         if custom_fields is None:
             custom_fields = CustomField.objects.filter(store=store)
         self.custom_fields = list(custom_fields)
         for field in self.custom_fields:
             self.filters.update(_custom_field_filters(field))
+
+    @property
+    def form(self) -> forms.Form:
+        form = super().form
+        if self.groups is None:
+            # One plain query each for the choices (a model choice field would open a
+            # server-side cursor every time it renders); validation still checks the store.
+            self.groups = list(CustomerGroup.objects.filter(store=self.store))
+            self.tags = list(CustomerTag.objects.filter(store=self.store))
+            form.fields["group"].widget.choices = [(g.pk, g.name) for g in self.groups]
+            form.fields["tag"].widget.choices = [(t.pk, t.name) for t in self.tags]
+        return form
 
     def filter_queryset(self, queryset: QuerySet[Customer]) -> QuerySet[Customer]:
         return conditions_apply(queryset, store=self.store, conditions=self.conditions())

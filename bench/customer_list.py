@@ -1,0 +1,173 @@
+"""Customer list speed on the million-customer store: ``python -m bench customer_list``.
+
+Every figure is the median wall time of a full request through Django's test Client (real
+middleware, a signed-in member, templates rendered), beside a baseline measured in the
+same run:
+
+(a) first page sorted by total spent (desc) with one filter (country) vs the bare SQL query
+    fetching the same 50 rows — target at most 3x;
+(b) page 2,000 (reached with the page jump: a keyset read after an index-only offset) and a
+    name search, each vs the Django admin changelist of Customer showing the same page for
+    the same store — target at least 10x faster.
+
+Options: ``--store big`` ``--repeat 15`` ``--country DE`` ``--search müller``
+``--no-record`` (do not append to bench/RESULTS.md).
+"""
+
+import argparse
+import datetime as dt
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from storefront_crm.models import Membership, Role, Store, User
+from storefront_crm.tenancy import all_stores
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+PAGE_SIZE = 50
+
+
+def median_ms(run: Callable[[], object], repeat: int) -> float:
+    run()  # warm caches and connections
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def client_get(client: Client, url: str) -> Callable[[], object]:
+    def run() -> object:
+        response = client.get(url)
+        if response.status_code != 200:
+            sys.exit(f"GET {url} answered {response.status_code}")
+        return response
+
+    return run
+
+
+def bare_sql(store: Store, country: str) -> Callable[[], object]:
+    sql = (
+        "SELECT * FROM customers_customer WHERE store_id = %s AND country = %s "
+        "ORDER BY total_spent DESC, id DESC LIMIT 50"
+    )
+
+    def run() -> object:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [store.pk, country])
+            return cursor.fetchall()
+
+    return run
+
+
+def staff(email: str, **extra: object) -> User:
+    user = User.objects.filter(username=User.login_name(email, None)).first()
+    if user is None:
+        user = User.objects.create_user(email, password=None, **extra)
+    return user
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench customer_list")
+    parser.add_argument("--store", default="big")
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--country", default="DE")
+    parser.add_argument("--search", default="müller")
+    parser.add_argument("--page", type=int, default=2000)
+    parser.add_argument("--no-record", action="store_true")
+    options = parser.parse_args(argv)
+
+    settings.DEBUG = False  # as in production: no query log kept per request
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+
+    with all_stores():
+        store = Store.objects.filter(slug=options.store).first()
+        if store is None:
+            sys.exit(f"No store {options.store!r} in this database; seed it first.")
+        owner = staff("bench-owner@example.com")
+        Membership.objects.get_or_create(store=store, user=owner, defaults={"role": Role.OWNER})
+        admin = staff("bench-admin@example.com")
+        if not admin.is_superuser:
+            admin.is_staff = admin.is_superuser = True
+            admin.save()
+        customers = connection.cursor()
+        customers.execute("SELECT count(*) FROM customers_customer WHERE store_id = %s", [store.pk])
+        total = customers.fetchone()[0]
+
+    panel, operators = Client(), Client()
+    panel.force_login(owner)
+    operators.force_login(admin)
+    list_url = reverse("panel:customers", kwargs={"store_slug": store.slug})
+    admin_url = reverse("admin:customers_customer_changelist")
+    store_filter = f"store__id__exact={store.pk}"
+
+    first_page = f"{list_url}?country={options.country}&sort=-spent"
+    deep_page = f"{list_url}?page={options.page}"
+    search = f"{list_url}?q={options.search}"
+    # The admin's page parameter counts from 1 in Django 5 (p=2000 is the 2,000th page).
+    admin_deep = f"{admin_url}?{store_filter}&p={options.page}"
+    admin_search = f"{admin_url}?{store_filter}&q={options.search}"
+
+    # Same rows in (a): the list and the bare query must agree.
+    rows = [row[0] for row in bare_sql(store, options.country)()]
+    html = client_get(panel, first_page)().content.decode()
+    shown = [int(pk) for pk in re.findall(r'name="ids" value="(\d+)"', html)]
+    if rows != shown:
+        sys.exit("The list and the bare SQL query disagree on the first page.")
+
+    measured = {
+        "a_list": median_ms(client_get(panel, first_page), options.repeat),
+        "a_sql": median_ms(bare_sql(store, options.country), options.repeat),
+        "b_list": median_ms(client_get(panel, deep_page), options.repeat),
+        "b_admin": median_ms(client_get(operators, admin_deep), max(3, options.repeat // 3)),
+        "c_list": median_ms(client_get(panel, search), options.repeat),
+        "c_admin": median_ms(client_get(operators, admin_search), max(3, options.repeat // 3)),
+    }
+    ratio_a = measured["a_list"] / measured["a_sql"]
+    ratio_b = measured["b_admin"] / measured["b_list"]
+    ratio_c = measured["c_admin"] / measured["c_list"]
+    lines = [
+        f"store `{store.slug}`: {total:,} customers; median of {options.repeat} requests "
+        "(admin: of a third as many), Django test Client, signed in, DEBUG off",
+        "",
+        "| measurement | ours | baseline | ratio | target | met |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+        f"| (a) first page, country={options.country}, sort -total spent | "
+        f"{measured['a_list']:.1f} ms | bare SQL, same 50 rows: {measured['a_sql']:.1f} ms | "
+        f"{ratio_a:.1f}x | ≤ 3x | {'yes' if ratio_a <= 3 else 'NO'} |",
+        f"| (b) page {options.page:,} (page jump + keyset) | {measured['b_list']:.1f} ms | "
+        f"admin changelist p={options.page}: {measured['b_admin']:.1f} ms | "
+        f"{ratio_b:.1f}x faster | ≥ 10x | {'yes' if ratio_b >= 10 else 'NO'} |",
+        f"| (c) name search q={options.search} | {measured['c_list']:.1f} ms | "
+        f"admin changelist q=: {measured['c_admin']:.1f} ms | {ratio_c:.1f}x faster | ≥ 10x | "
+        f"{'yes' if ratio_c >= 10 else 'NO'} |",
+    ]
+    print("\n".join(lines))
+    if not options.no_record:
+        command = "python -m bench customer_list " + " ".join(argv)
+        section = [
+            "",
+            f"## customer_list — {dt.date.today().isoformat()}",
+            "",
+            f"Command: `DATABASE_URL={_safe_url()} {command.strip()}`",
+            "",
+            *lines,
+            "",
+        ]
+        with RESULTS.open("a", encoding="utf-8") as results:
+            results.write("\n".join(section))
+        print(f"\nAppended to {RESULTS}")
+
+
+def _safe_url() -> str:
+    db = settings.DATABASES["default"]
+    return f"postgres://{db.get('USER', '')}@{db.get('HOST', '')}:{db.get('PORT', '')}/{db['NAME']}"
