@@ -16,7 +16,10 @@ class CustomersConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from .conditions import sqlite_functions_register
-        from .services import bulk  # noqa: F401  (registers the "customers.bulk" job)
         from .io import jobs as io_jobs  # noqa: F401  (customers.import / customers.export)
+        from .services import (
+            bulk,  # noqa: F401  (registers the "customers.bulk" job)
+            setup,  # noqa: F401  (group / custom field deletion jobs)
+        )
 
         connection_created.connect(sqlite_functions_register, dispatch_uid="customers_sqlite")

@@ -27,11 +27,11 @@ from ..selectors_setup import (
 from ..services.setup import (
     TagNameTaken,
     custom_field_create,
-    custom_field_delete,
+    custom_field_delete_request,
     custom_field_move,
     custom_field_update,
     group_create,
-    group_delete,
+    group_delete_request,
     group_update,
     tag_create,
     tag_delete,
@@ -103,15 +103,22 @@ def group_edit(request: HttpRequest, store_slug: str, group_id: int) -> HttpResp
 def group_remove(request: HttpRequest, store_slug: str, group_id: int) -> HttpResponse:
     group = get_object_or_404(CustomerGroup, pk=group_id)
     if request.method == "POST":
+        name = group.name
         try:
-            moved = group_delete(store=request.store, actor=request.user, group=group)
+            job = group_delete_request(store=request.store, actor=request.user, group=group)
         except ServiceError as error:
             messages.error(request, error.message)
         else:
+            if job is not None:
+                messages.info(
+                    request,
+                    _("Group “%(name)s” has many members: it is being deleted in the background.")
+                    % {"name": name},
+                )
+                return redirect("panel:job", store_slug=store_slug, job_id=job.pk)
             messages.success(
                 request,
-                _("Group “%(name)s” deleted; %(count)d customers moved to Standard.")
-                % {"name": group.name, "count": moved},
+                _("Group “%(name)s” deleted; its members moved to Standard.") % {"name": name},
             )
         return redirect("panel:customer_groups", store_slug=store_slug)
     return render(
@@ -326,11 +333,19 @@ def field_move(request: HttpRequest, store_slug: str, field_id: int) -> HttpResp
 def field_remove(request: HttpRequest, store_slug: str, field_id: int) -> HttpResponse:
     field = get_object_or_404(CustomField, pk=field_id)
     if request.method == "POST":
-        cleared = custom_field_delete(store=request.store, actor=request.user, field=field)
+        label = field.label
+        job = custom_field_delete_request(store=request.store, actor=request.user, field=field)
+        if job is not None:
+            messages.info(
+                request,
+                _("Field “%(label)s” has many values: it is being deleted in the background.")
+                % {"label": label},
+            )
+            return redirect("panel:job", store_slug=store_slug, job_id=job.pk)
         messages.success(
             request,
-            _("Field “%(label)s” deleted and its value removed from %(count)d customers.")
-            % {"label": field.label, "count": cleared},
+            _("Field “%(label)s” deleted and its value removed from every customer.")
+            % {"label": label},
         )
         return redirect("panel:custom_fields", store_slug=store_slug)
     return render(

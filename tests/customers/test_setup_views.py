@@ -16,6 +16,8 @@ from customers.models import (
     GroupKind,
     TaggedCustomer,
 )
+from storefront_crm.jobs import job_execute
+from storefront_crm.models import Job, JobStatus
 from tests.factories import (
     CustomerFactory,
     CustomerGroupFactory,
@@ -364,3 +366,59 @@ def test_another_stores_ids_are_404(owner_client, store, other_store, unscoped):
 
     assert CustomerGroup.objects.filter(pk=group.pk).exists()
     assert Customer.objects.get(pk=member.pk).group_id == group.pk
+
+
+# --- Big deletions run as a job -------------------------------------------------------
+
+
+def test_deleting_a_big_group_runs_as_a_job(
+    owner_client, store, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr("customers.services.setup.GROUP_DELETE_INLINE_MAX", 2)
+    group = CustomerGroupFactory(store=store, name="Trade")
+    members = CustomerFactory.create_batch(3, store=store, group=group)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(url("customer_group_delete", store, group.pk))
+
+    job = Job.objects.get(kind="customers.group_delete")
+    assert response["Location"] == url("job", store, job.pk)
+    assert job.status == JobStatus.SUCCEEDED, job.message
+    assert "3 customers moved" in job.message
+    assert not CustomerGroup.objects.filter(pk=group.pk).exists()
+    assert {c.group.kind for c in Customer.objects.filter(pk__in=[m.pk for m in members])} == {
+        GroupKind.STANDARD
+    }
+    assert job_execute(job.pk).status == JobStatus.SUCCEEDED  # running it again is harmless
+
+
+def test_a_default_group_is_refused_before_any_job_starts(owner_client, store, monkeypatch):
+    monkeypatch.setattr("customers.services.setup.GROUP_DELETE_INLINE_MAX", 0)
+    standard = CustomerGroup.objects.get(store=store, kind=GroupKind.STANDARD)
+    CustomerFactory(store=store, group=standard)
+
+    response = owner_client.post(url("customer_group_delete", store, standard.pk), follow=True)
+
+    assert "cannot be deleted" in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_deleting_a_field_with_many_values_runs_as_a_job(
+    owner_client, store, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr("customers.services.setup.CUSTOM_FIELD_DELETE_INLINE_MAX", 1)
+    field = CustomFieldFactory(store=store, key="size", label="Size")
+    customers = CustomerFactory.create_batch(
+        2, store=store, custom_fields={"size": "L", "colour": "red"}
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(url("custom_field_delete", store, field.pk))
+
+    job = Job.objects.get(kind="customers.custom_field_delete")
+    assert response["Location"] == url("job", store, job.pk)
+    assert job.status == JobStatus.SUCCEEDED, job.message
+    assert not CustomField.objects.exists()
+    for customer in customers:
+        customer.refresh_from_db()
+        assert customer.custom_fields == {"colour": "red"}
