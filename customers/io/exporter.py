@@ -24,6 +24,7 @@ from .formats import ADDRESS_PARTS, Column, NativeResource
 from .widgets import formula_escape, tags_render
 
 CHUNK_ROWS = 2000
+ID_WINDOW = 100_000  # customer ids per COPY on PostgreSQL
 ProgressCallback = Callable[[int, int], None]
 
 DATETIMES = {"customer_since", "first_order_at", "last_order_at", "marketing_consent_at"}
@@ -37,7 +38,13 @@ def export_columns(store: Store) -> tuple[list[Column], list[CustomField]]:
 
 
 def export_header(columns: list[Column], custom: list[CustomField]) -> list[str]:
-    return [c.column_name for c in columns] + [f"{f.label} (custom.{f.key})" for f in custom]
+    return [c.column_name for c in columns] + [custom_header(f) for f in custom]
+
+
+def custom_header(field: CustomField) -> str:
+    """``Label (custom.key)``, with the type when not text, so an import recreates it."""
+    typed = "" if field.field_type in {"text", "choice"} else f":{field.field_type}"
+    return f"{field.label} (custom.{field.key}{typed})"
 
 
 def customers_export(
@@ -153,17 +160,29 @@ def _export_postgresql(
         with connection.cursor() as cursor:
             inner = cursor.cursor.mogrify(inner, inner_params).replace("%", "%%")
         where = f"AND c.id IN ({inner})"
-    sql, _unused = export_select_sql(columns, custom, where=where)
-    done = 0
     with connection.cursor() as cursor:
-        query = cursor.cursor.mogrify(sql, params)
-        with cursor.cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)") as copy:
-            for chunk in copy:
-                out.write(chunk)
-                if on_progress:
+        cursor.execute(
+            f"SELECT min(id), max(id) FROM {connection.ops.quote_name(Customer._meta.db_table)} "
+            "WHERE store_id = %s",
+            [store.pk],
+        )
+        low, high = cursor.fetchone()
+    if low is None:
+        return
+    done = 0
+    # One COPY per id window: between two COPYs the connection is free for the job's
+    # progress update (a query during a COPY would wait for the COPY forever).
+    for start in range(low, high + 1, ID_WINDOW):
+        window = f"{where} AND c.id >= {int(start)} AND c.id < {int(start + ID_WINDOW)}"
+        sql, _unused = export_select_sql(columns, custom, where=window)
+        with connection.cursor() as cursor:
+            query = cursor.cursor.mogrify(sql, params)
+            with cursor.cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)") as copy:
+                for chunk in copy:
+                    out.write(chunk)
                     done += bytes(chunk).count(b"\n")
-                    if done % 10_000 < 200:
-                        on_progress(min(done, total), total)
+        if on_progress:
+            on_progress(min(done, total), total)
 
 
 # --- Elsewhere: rendered in Python, chunk by chunk ----------------------------------------

@@ -103,7 +103,8 @@ class CustomerResource(resources.ModelResource):
     ignored_headers: tuple[str, ...] = ()
     # Custom field columns: "Label (custom.key)" natively, Shopify metafields likewise.
     custom_field_pattern = re.compile(
-        r"^(?P<label>.*?)\s*\(\s*custom\.(?P<key>[\w-]+)\s*\)$", re.IGNORECASE
+        r"^(?P<label>.*?)\s*\(\s*custom\.(?P<key>[\w-]+)(?::(?P<type>number|date|boolean))?\s*\)$",
+        re.IGNORECASE,
     )
 
     class Meta:

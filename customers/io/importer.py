@@ -179,6 +179,7 @@ class CustomColumn:
     label: str
     index: int
     definition: CustomField | None
+    field_type: str = "text"  # of a field new to the store (native headers carry it)
 
 
 @dataclass
@@ -233,7 +234,10 @@ class ColumnPlan:
             if match:
                 key = match.group("key").lower().replace("-", "_")[:60]
                 label = match.group("label").strip() or key
-                custom.append(CustomColumn(key, label[:100], index, definitions.get(key)))
+                field_type = (match.groupdict().get("type") or "text").lower()
+                custom.append(
+                    CustomColumn(key, label[:100], index, definitions.get(key), field_type)
+                )
             elif name.lower() not in ignored_known:
                 ignored.append(name)
         return cls(resource, columns, custom, ignored)
@@ -259,7 +263,9 @@ def _custom_value(column: CustomColumn, text: str) -> Any:
     """A custom field cell, by the field's type (a field new to the store is text)."""
     from ..services.setup import custom_field_value_clean
 
-    definition = column.definition or CustomField(key=column.key, label=column.label)
+    definition = column.definition or CustomField(
+        key=column.key, label=column.label, field_type=column.field_type
+    )
     raw: Any = text
     if definition.field_type == "number":
         raw = number_parse(text)

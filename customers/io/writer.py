@@ -124,7 +124,11 @@ class BatchWriter:
                 column.definition, created = CustomField.objects.get_or_create(
                     store=store,
                     key=column.key,
-                    defaults={"label": column.label, "position": position},
+                    defaults={
+                        "label": column.label,
+                        "position": position,
+                        "field_type": column.field_type,
+                    },
                 )
                 position += created
 

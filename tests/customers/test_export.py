@@ -1,0 +1,268 @@
+"""Customer export: exact native round trip, formula neutralisation, selections, command."""
+
+import csv
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from customers.io.exporter import customers_export
+from customers.io.importer import ImportOptions, customers_import
+from customers.models import Customer, CustomerGroup
+from storefront_crm.jobs import job_execute, job_start
+from storefront_crm.models import JobStatus
+from storefront_crm.tenancy import store_scope
+from tests.factories import (
+    AddressFactory,
+    CustomerFactory,
+    CustomerGroupFactory,
+    CustomerNoteFactory,
+    CustomFieldFactory,
+    StoreFactory,
+    TaggedCustomerFactory,
+    UserFactory,
+)
+
+
+def export_bytes(store, **kwargs) -> bytes:
+    out = io.BytesIO()
+    customers_export(store=store, out=out, **kwargs)
+    return out.getvalue()
+
+
+def rows(data: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(data.decode())))
+
+
+def rich_store(store):
+    """Customers using every exported column, including awkward values."""
+    wholesale = CustomerGroupFactory(store=store, name="Wholesale")
+    CustomFieldFactory(store=store, key="shoe_size", label="Shoe size", field_type="number")
+    CustomFieldFactory(store=store, key="birthday", label="Birthday", field_type="date")
+    CustomFieldFactory(store=store, key="vip", label="VIP", field_type="boolean")
+    since = timezone.now() - timedelta(days=400)
+    anna = CustomerFactory(
+        store=store,
+        email="anna@example.com",
+        first_name="Anna",
+        last_name='=HYPERLINK("http://evil")',
+        phone="+49 170 1234567",
+        company="-Minus GmbH",
+        country="DE",
+        customer_since=since,
+        account_type="registered",
+        email_confirmed=True,
+        accepts_marketing=True,
+        marketing_consent_at=since + timedelta(days=1),
+        tax_exempt=True,
+        vat_id="DE123456789",
+        group=wholesale,
+        custom_fields={"shoe_size": 41.5, "birthday": "1990-04-01", "vip": True},
+        orders_count=3,
+        total_spent=Decimal("100.00"),
+        first_order_at=since + timedelta(days=2),
+        last_order_at=since + timedelta(days=3),
+    )
+    TaggedCustomerFactory(store=store, content_object=anna, tag__name="VIP")
+    TaggedCustomerFactory(store=store, content_object=anna, tag__name="Köln, Süd")
+    AddressFactory(store=store, customer=anna, kind="shipping", phone="@home", line2="c/o\nBack")
+    AddressFactory(store=store, customer=anna, kind="billing", company="'=Quoted")
+    CustomerNoteFactory(store=store, customer=anna, body="Secret note")
+    bob = CustomerFactory(
+        store=store, email="bob@example.com", first_name="Bob", last_name="", is_blocked=True
+    )
+    bob.user = UserFactory(email="bob@example.com", store=store)
+    bob.user.set_password("hunter2")
+    bob.user.save()
+    bob.save()
+    CustomerFactory(store=store, email="cleo@example.com", first_name="\tTab", is_active=False)
+
+
+@pytest.mark.django_db
+def test_native_round_trip_is_exact(store, unscoped):
+    rich_store(store)
+    first = export_bytes(store)
+    empty = StoreFactory(slug="gamma")
+
+    with store_scope(empty):
+        result, _report = customers_import(
+            store=empty, source=io.BytesIO(first), options=ImportOptions(on_error="abort")
+        )
+        second = export_bytes(empty)
+
+    assert result.errors == [] and result.created == 3
+    assert second == first
+    with store_scope(empty):
+        anna = Customer.objects.get(email="anna@example.com")
+        assert anna.phone == "+49 170 1234567"
+        assert anna.group.name == "Wholesale"
+        assert anna.custom_fields == {"shoe_size": 41.5, "birthday": "1990-04-01", "vip": True}
+        assert sorted(anna.tags.names()) == ["Köln, Süd", "VIP"]
+
+
+@pytest.mark.django_db
+def test_export_has_the_seed_columns_and_no_notes_or_passwords(store):
+    rich_store(store)
+
+    data = export_bytes(store)
+
+    header = data.decode().splitlines()[0].split(",")
+    for column in [
+        "Email",
+        "First Name",
+        "Last Name",
+        "Total Orders",
+        "Total Spent",
+        "Average Order Value",
+        "Last Order Date",
+        "Customer Since",
+        "Shipping Name",
+        "Shipping Address 1",
+        "Shipping Phone",
+        "Billing Name",
+        "Billing Address 1",
+        "Billing Phone",
+        "Tags",
+        "Group",
+        "Tax Exempt",
+        "VAT ID",
+        "Accepts Marketing",
+        "Consent Changed",
+        "Shoe size (custom.shoe_size:number)",
+    ]:
+        assert column in header
+    text = data.decode()
+    assert "Secret note" not in text and "hunter2" not in text and "pbkdf2" not in text
+    anna = rows(data)[0]
+    assert (anna["Total Orders"], anna["Total Spent"], anna["Average Order Value"]) == (
+        "3",
+        "100.00",
+        "33.33",
+    )
+    assert anna["Tags"] == '"Köln, Süd", VIP'
+    assert anna["Tax Exempt"] == "yes" and anna["Group"] == "Wholesale"
+
+
+@pytest.mark.django_db
+def test_formula_cells_are_neutralised(store):
+    rich_store(store)
+
+    by_email = {row["Email"]: row for row in rows(export_bytes(store))}
+
+    anna = by_email["anna@example.com"]
+    assert anna["Last Name"] == '\'=HYPERLINK("http://evil")'
+    assert anna["Phone"] == "'+49 170 1234567"
+    assert anna["Company"] == "'-Minus GmbH"
+    assert anna["Shipping Phone"] == "'@home"
+    assert anna["Billing Company"] == "''=Quoted"
+    assert by_email["cleo@example.com"]["First Name"] == "'\tTab"
+
+
+@pytest.mark.django_db
+def test_export_job_of_selected_ids(store, owner):
+    rich_store(store)
+    bob = Customer.objects.get(email="bob@example.com")
+    job = job_start(
+        store=store,
+        kind="customers.export",
+        actor=owner,
+        params={"conditions": [], "customer_ids": [bob.pk]},
+        enqueue=False,
+    )
+
+    job_execute(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    assert job.progress_done == job.progress_total == 1
+    assert [row["Email"] for row in rows(job.result_file.open("rb").read())] == ["bob@example.com"]
+    assert job.created_by == owner
+
+
+@pytest.mark.django_db
+def test_export_job_of_conditions(store):
+    rich_store(store)
+    job = job_start(
+        store=store,
+        kind="customers.export",
+        params={
+            "conditions": [{"field": "account_state", "op": "in", "value": ["inactive"]}],
+            "customer_ids": None,
+        },
+        enqueue=False,
+    )
+
+    job_execute(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.message
+    assert [row["Email"] for row in rows(job.result_file.open("rb").read())] == ["cleo@example.com"]
+
+
+@pytest.mark.django_db
+def test_export_job_of_the_whole_store(store):
+    rich_store(store)
+    job = job_start(store=store, kind="customers.export", params={}, enqueue=False)
+
+    job_execute(job.pk)
+
+    job.refresh_from_db()
+    assert len(rows(job.result_file.open("rb").read())) == 3
+    assert "3 customers exported" in job.message
+
+
+@pytest.mark.django_db
+def test_export_never_leaks_another_store(store, other_store, unscoped):
+    rich_store(store)
+    with store_scope(other_store):
+        CustomerFactory(store=other_store, email="foreign@example.com")
+
+    with store_scope(store):
+        data = export_bytes(store)
+
+    assert b"foreign@example.com" not in data
+
+
+@pytest.mark.django_db
+def test_command_exports_to_stdout_and_file(store, tmp_path):
+    rich_store(store)
+    out = io.StringIO()
+
+    call_command("export_customers", "--store", "alpha", stdout=out)
+
+    assert out.getvalue().splitlines()[0].startswith("Email,First Name,Last Name")
+    assert len(rows(out.getvalue().encode())) == 3
+    target = tmp_path / "out.csv"
+    call_command("export_customers", "--store=alpha", f"--output={target}", stderr=io.StringIO())
+    assert target.read_bytes() == out.getvalue().encode()
+
+
+@pytest.mark.django_db
+def test_command_exports_a_segment(store):
+    from segments.models import Segment
+
+    rich_store(store)
+    segment = Segment.objects.create(
+        store=store,
+        name="Cleo",
+        conditions=[{"field": "account_state", "op": "in", "value": ["inactive"]}],
+    )
+    out = io.StringIO()
+
+    call_command("export_customers", "--store=alpha", f"--segment={segment.pk}", stdout=out)
+
+    assert [row["Email"] for row in rows(out.getvalue().encode())] == ["cleo@example.com"]
+
+
+@pytest.mark.django_db
+def test_command_fails_clearly_on_an_unknown_segment(store):
+    with pytest.raises(CommandError, match="no segment 999"):
+        call_command("export_customers", "--store=alpha", "--segment=999")
+
+
+@pytest.mark.django_db
+def test_groups_round_trip_by_name(store):
+    assert CustomerGroup.objects.filter(kind="guests").exists()
