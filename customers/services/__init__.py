@@ -270,6 +270,10 @@ def customer_update(
             _email_free(store, email, except_pk=customer.pk)
             changed["email"] = [customer.email, email]
             customer.email = email
+            if customer.email_confirmed and "email_confirmed" not in changes:
+                # A new address is unconfirmed until its owner follows a new link.
+                changed["email_confirmed"] = ["True", "False"]
+                customer.email_confirmed = False
     if "group" in changes:
         group = changes.pop("group")
         if group.store_id != store.pk:

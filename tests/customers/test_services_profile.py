@@ -216,3 +216,12 @@ def test_create_with_tags_group_and_consent(store, owner):
     assert customer.email == "new@example.org"
     assert sorted(customer.tags.names()) == ["newsletter", "vip"]
     assert customer.marketing_consent_at is not None
+
+
+def test_a_new_email_is_unconfirmed(store, owner):
+    customer = CustomerFactory(store=store, email_confirmed=True)
+
+    customer_update(store=store, customer=customer, actor=owner, email="new@example.org")
+
+    customer.refresh_from_db()
+    assert customer.email == "new@example.org" and not customer.email_confirmed
