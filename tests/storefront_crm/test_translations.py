@@ -22,7 +22,7 @@ LOCALE_DIR = Path(settings.BASE_DIR) / "storefront_crm" / "locale"
 # What `makemessages` reads, the same set as the documented command
 # (`--ignore=.venv --ignore=tests --ignore=bench`).
 SOURCE_EXTENSIONS = {".py", ".html", ".txt"}
-SOURCE_SKIP = {".venv", "tests", "bench", "var", "static", "node_modules"}
+SOURCE_SKIP = {".venv", "tests", "bench"}
 PLACEHOLDER = re.compile(r"%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[sdfr]|%[sdf]")
 
 
@@ -119,13 +119,14 @@ def test_every_string_in_the_current_source_is_translated(tmp_path, monkeypatch,
     if not (shutil.which("xgettext") and shutil.which("msgmerge")):
         pytest.skip("GNU gettext (xgettext, msgmerge) is not installed")
     base = Path(settings.BASE_DIR)
-    for path in base.rglob("*"):
-        relative = path.relative_to(base)
-        if relative.parts[0] in SOURCE_SKIP or relative.parts[0].startswith("."):
+    for top in base.iterdir():
+        if top.name in SOURCE_SKIP or top.name.startswith("."):
             continue
-        if path.is_file() and (path.suffix in SOURCE_EXTENSIONS or path.name == "django.po"):
-            (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, tmp_path / relative)
+        for path in [top, *top.rglob("*")]:
+            if path.is_file() and (path.suffix in SOURCE_EXTENSIONS or path.name == "django.po"):
+                relative = path.relative_to(base)
+                (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, tmp_path / relative)
     settings.LOCALE_PATHS = [tmp_path / "storefront_crm" / "locale"]
     monkeypatch.chdir(tmp_path)
 
