@@ -1,5 +1,6 @@
 import pytest
 from django_scopes import scopes_disabled
+from playwright.sync_api import expect
 
 from tests.factories import MembershipFactory, StoreFactory
 
@@ -24,5 +25,5 @@ def test_owner_signs_in_and_sees_the_panel_shell(page, sign_in, password):
     ]:
         assert nav.get_by_role("link", name=label).is_visible()
     nav.get_by_role("link", name="Customers").click()
-    assert page.get_by_role("heading", name="Customers").is_visible()
-    assert page.get_by_text("No customers yet.").is_visible()
+    expect(page.get_by_role("heading", name="Customers")).to_be_visible()
+    expect(page.get_by_text("No customers yet.")).to_be_visible()

@@ -6,7 +6,6 @@ import pytest
 from django_scopes import scopes_disabled
 
 from customers.models import CustomerTag, CustomField
-from tests.browser.conftest import browser, page, sign_in  # noqa: F401  (shared fixtures)
 from tests.factories import (
     CustomerFactory,
     CustomerTagFactory,
@@ -24,7 +23,7 @@ def shot(browser_page, name):
         browser_page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
 
 
-def test_a_manager_merges_tags_and_orders_custom_fields(page, sign_in, password):  # noqa: F811
+def test_a_manager_merges_tags_and_orders_custom_fields(page, sign_in, password):
     with scopes_disabled():
         store = StoreFactory(slug="gamma", name="Gamma Shop")
         manager = MembershipFactory(store=store, role="manager").user
