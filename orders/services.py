@@ -103,6 +103,25 @@ def customer_stats_recompute_store(*, store: Store) -> int:
 # --- Orders ---------------------------------------------------------------------------
 
 
+def _subtotal(items: Sequence[ItemInput]) -> Decimal:
+    return sum((_money(item.unit_price, "items") * item.quantity for item in items), Decimal("0"))
+
+
+def _items_write(store: Store, order: Order, items: Sequence[ItemInput]) -> None:
+    OrderItem.objects.bulk_create(
+        OrderItem(
+            store=store,
+            order=order,
+            product=item.product,
+            name=item.name,
+            sku=item.sku,
+            quantity=item.quantity,
+            unit_price=_money(item.unit_price, "items"),
+        )
+        for item in items
+    )
+
+
 def _next_number(store: Store) -> int:
     sequence, _created = OrderSequence.objects.select_for_update().get_or_create(store=store)
     sequence.last_number += 1
@@ -158,9 +177,7 @@ def order_create(
             raise ServiceError(_("That product does not exist."), field="items")
         if item.quantity < 1:
             raise ServiceError(_("Quantities start at 1."), field="items")
-    subtotal = sum(
-        (_money(item.unit_price, "items") * item.quantity for item in items), Decimal("0")
-    )
+    subtotal = _subtotal(items)
     discount_amount = _money(discount, "discount")
     shipping_amount = _money(shipping, "shipping")
     tax_amount = _money(tax, "tax")
@@ -189,20 +206,7 @@ def order_create(
         is_digital=is_digital,
         placed_at=placed_at or timezone.now(),
     )
-    OrderItem.objects.bulk_create(
-        [
-            OrderItem(
-                store=store,
-                order=order,
-                product=item.product,
-                name=item.name,
-                sku=item.sku,
-                quantity=item.quantity,
-                unit_price=_money(item.unit_price, "items"),
-            )
-            for item in items
-        ]
-    )
+    _items_write(store, order, items)
     customer_stats_recompute(store=store, customer_ids=[order.customer_id])
     if order.customer_id:
         activity_record(
@@ -275,21 +279,8 @@ def order_items_replace(
         raise ServiceError(_("An order needs at least one item."), field="items")
     order = Order.objects.select_for_update().get(store=store, pk=order.pk)
     OrderItem.objects.filter(store=store, order=order).delete()
-    OrderItem.objects.bulk_create(
-        [
-            OrderItem(
-                store=store,
-                order=order,
-                product=item.product,
-                name=item.name,
-                sku=item.sku,
-                quantity=item.quantity,
-                unit_price=_money(item.unit_price, "items"),
-            )
-            for item in items
-        ]
-    )
-    order.subtotal = sum((_money(i.unit_price, "items") * i.quantity for i in items), Decimal("0"))
+    _items_write(store, order, items)
+    order.subtotal = _subtotal(items)
     order.total = order.subtotal - order.discount + order.shipping + order.tax
     order.save(update_fields=["subtotal", "total", "updated_at"])
     customer_stats_recompute(store=store, customer_ids=[order.customer_id])
