@@ -34,6 +34,8 @@ ACCOUNT_STATES = [
 ]
 # Parameters that position the page, not the selection: dropped whenever a filter changes.
 PAGING_PARAMS = ("after", "before", "page")
+# Every custom field's filters are named ``cf_<key>`` (plus a suffix for ranges).
+CUSTOM_FIELD_PREFIX = "cf_"
 
 
 def _date_widget() -> forms.DateInput:
@@ -133,17 +135,16 @@ class CustomerFilterSet(django_filters.FilterSet):
         for field in self.custom_fields:
             self.filters.update(_custom_field_filters(field))
 
-    @property
-    def form(self) -> forms.Form:
-        form = super().form
+    def choices_load(self) -> None:
+        """Fill the group and tag choices, only for rendering the filter fields: one plain
+        query each (a model choice field would open a server-side cursor every time it
+        renders). Validation and chips never need them: they look up only the given ids,
+        always within the store."""
         if self.groups is None:
-            # One plain query each for the choices (a model choice field would open a
-            # server-side cursor every time it renders); validation still checks the store.
             self.groups = list(CustomerGroup.objects.filter(store=self.store))
             self.tags = list(CustomerTag.objects.filter(store=self.store))
-            form.fields["group"].widget.choices = [(g.pk, g.name) for g in self.groups]
-            form.fields["tag"].widget.choices = [(t.pk, t.name) for t in self.tags]
-        return form
+            self.form.fields["group"].widget.choices = [(g.pk, g.name) for g in self.groups]
+            self.form.fields["tag"].widget.choices = [(t.pk, t.name) for t in self.tags]
 
     def filter_queryset(self, queryset: QuerySet[Customer]) -> QuerySet[Customer]:
         return conditions_apply(queryset, store=self.store, conditions=self.conditions())
@@ -242,7 +243,7 @@ def _without(params: QueryDict, name: str, value: str | None = None) -> str:
 
 
 def _custom_field_filters(field: CustomField) -> dict[str, django_filters.Filter]:
-    name = f"cf_{field.key}"
+    name = f"{CUSTOM_FIELD_PREFIX}{field.key}"
     label = field.label
     if field.field_type == CustomFieldType.NUMBER:
         return {
@@ -273,7 +274,7 @@ def _custom_field_filters(field: CustomField) -> dict[str, django_filters.Filter
 
 
 def _custom_field_conditions(field: CustomField, data: dict[str, Any]) -> list[Condition]:
-    name, key = f"cf_{field.key}", field.key
+    name, key = f"{CUSTOM_FIELD_PREFIX}{field.key}", field.key
     conditions = []
     if field.field_type == CustomFieldType.NUMBER:
         for suffix, op in (("_min", "gte"), ("_max", "lte")):

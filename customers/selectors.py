@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
+import psycopg
 from django.core.exceptions import ValidationError
 from django.db import connection, models
-from django.db.models import F, Func, QuerySet, Value
+from django.db.models import F, Func, OuterRef, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from storefront_crm.models import Store
 
 from .conditions import Condition, conditions_apply, conditions_from_json
-from .models import Customer, CustomerNote, CustomerTag, TaggedCustomer
+from .models import Customer, CustomerGroup, CustomerNote, CustomerTag, TaggedCustomer
 
 
 def store_overview(*, store: Store) -> dict[str, Any]:
@@ -32,6 +33,10 @@ def store_overview(*, store: Store) -> dict[str, Any]:
 
 def customer_list(*, store: Store) -> QuerySet[Customer]:
     return Customer.objects.filter(store=store).select_related("group").prefetch_related("tags")
+
+
+def customer_group_choices(*, store: Store) -> list[CustomerGroup]:
+    return list(CustomerGroup.objects.filter(store=store))
 
 
 def customer_notes(*, store: Store, customer: Customer) -> QuerySet[CustomerNote]:
@@ -208,14 +213,16 @@ def customer_page(
     (the boundary found by an offset over the sort index, then a keyset read)."""
     number = max(1, number)
     customers = customers.select_related("group")
+    # The page's tag names ride along in the row query on PostgreSQL (one round trip less).
+    rows_of = _with_tag_names if connection.vendor == "postgresql" else (lambda rows: rows)
     after_values, before_values = cursor_decode(sort, after), cursor_decode(sort, before)
     forward = ">" if not sort.descending else "<"
     backward = "<" if not sort.descending else ">"
     if before_values is not None:
         rows = list(
-            customers.filter(RowCompare(sort.columns, backward, before_values)).order_by(
-                *sort.order_by(reverse=True)
-            )[: page_size + 1]
+            rows_of(customers)
+            .filter(RowCompare(sort.columns, backward, before_values))
+            .order_by(*sort.order_by(reverse=True))[: page_size + 1]
         )
         has_previous = len(rows) > page_size
         rows = rows[:page_size][::-1]
@@ -229,7 +236,7 @@ def customer_page(
                 number = 1
         if after_values is not None:
             customers = customers.filter(RowCompare(sort.columns, forward, after_values))
-        rows = list(customers.order_by(*sort.order_by())[: page_size + 1])
+        rows = list(rows_of(customers).order_by(*sort.order_by())[: page_size + 1])
         has_next = len(rows) > page_size
         rows = rows[:page_size]
         has_previous = after_values is not None
@@ -244,10 +251,26 @@ def customer_page(
     )
 
 
+def _with_tag_names(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """``tag_names`` of each row as an array subquery (the unique index on store, customer,
+    tag answers it per row)."""
+    from django.contrib.postgres.expressions import ArraySubquery
+
+    names = (
+        TaggedCustomer.objects.filter(
+            store_id=OuterRef("store_id"), content_object_id=OuterRef("pk")
+        )
+        .order_by("tag__name")
+        .values("tag__name")
+    )
+    return customers.annotate(tag_names=ArraySubquery(names))
+
+
 def _tag_names_attach(customers: list[Customer]) -> None:
     """``customer.tag_names`` for a page in one query (Django's generic prefetch builds a
-    taggit queryset per row, which costs more than the query itself)."""
-    if not customers:
+    taggit queryset per row, which costs more than the query itself); already there when
+    the row query brought them."""
+    if not customers or hasattr(customers[0], "tag_names"):
         return
     names: dict[int, list[str]] = {customer.pk: [] for customer in customers}
     links = TaggedCustomer.objects.filter(
@@ -285,18 +308,34 @@ EXACT_COUNT_LIMIT = 1_000
 
 def customer_count_hint(customers: QuerySet[Customer]) -> CountHint:
     """Never a COUNT(*) over a whole big store: count at most ``EXACT_COUNT_LIMIT + 1`` rows;
-    beyond that ask PostgreSQL's planner for its estimate."""
+    beyond that use PostgreSQL's planner estimate. On PostgreSQL the bounded count and the
+    ``EXPLAIN`` travel together in one round trip (client-side binding sends both
+    statements as one query); planning costs far less than another round trip."""
     customers = customers.select_related(None).prefetch_related(None).order_by()
-    bounded = customers.values("pk")[: EXACT_COUNT_LIMIT + 1].count()
+    matching = customers.values("pk")
+    if connection.vendor != "postgresql":
+        bounded = matching[: EXACT_COUNT_LIMIT + 1].count()
+        if bounded <= EXACT_COUNT_LIMIT:
+            return CountHint(bounded, exact=True)
+        return CountHint(EXACT_COUNT_LIMIT + 1, exact=False)
+    sql, params = matching.query.sql_with_params()
+    bounded_sql = f"SELECT count(*) FROM ({sql} LIMIT {EXACT_COUNT_LIMIT + 1}) bounded"
+    with connection.cursor() as cursor:
+        if isinstance(cursor.cursor, psycopg.ClientCursor):
+            cursor.execute(f"{bounded_sql}; EXPLAIN (FORMAT JSON) {sql}", [*params, *params])
+            bounded = cursor.fetchone()[0]
+            cursor.nextset()
+            plan = cursor.fetchone()[0]
+        else:  # server-side binding: one statement per query
+            cursor.execute(bounded_sql, params)
+            bounded = cursor.fetchone()[0]
+            plan = None
+            if bounded > EXACT_COUNT_LIMIT:
+                cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+                plan = cursor.fetchone()[0]
     if bounded <= EXACT_COUNT_LIMIT:
         return CountHint(bounded, exact=True)
-    if connection.vendor == "postgresql":
-        sql, params = customers.values("pk").query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-            plan = cursor.fetchone()[0]
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        estimate = int(plan[0]["Plan"]["Plan Rows"])
-        return CountHint(max(estimate, EXACT_COUNT_LIMIT + 1), exact=False)
-    return CountHint(EXACT_COUNT_LIMIT + 1, exact=False)
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    estimate = int(plan[0]["Plan"]["Plan Rows"]) if plan else 0
+    return CountHint(max(estimate, EXACT_COUNT_LIMIT + 1), exact=False)

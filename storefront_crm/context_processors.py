@@ -1,8 +1,16 @@
+import time
 from typing import Any
 
 from django.http import HttpRequest
 
 from .tenancy import can, stores_of
+
+# The store switcher's list is kept in the session for a few minutes instead of being read
+# on every panel page (a second membership query beside the middleware's). Only display
+# depends on it: the middleware checks the membership of every request, so a store the
+# user just lost stays listed at most this long and then answers 404.
+SWITCHER_SESSION_KEY = "panel_switcher"
+SWITCHER_MAX_AGE = 300  # seconds
 
 
 def panel(request: HttpRequest) -> dict[str, Any]:
@@ -12,9 +20,29 @@ def panel(request: HttpRequest) -> dict[str, Any]:
     return {
         "store": store,
         "membership": request.membership,
-        "my_stores": stores_of(request.user),
+        "my_stores": _switcher_stores(request),
         "perms_panel": _PermissionChecker(request),
     }
+
+
+def _switcher_stores(request: HttpRequest) -> list[list[str]]:
+    """``[slug, name]`` of each of the user's stores, by name."""
+    cached = request.session.get(SWITCHER_SESSION_KEY)
+    if (
+        isinstance(cached, dict)
+        and cached.get("user") == request.user.pk
+        and time.time() - cached.get("at", 0) < SWITCHER_MAX_AGE
+        # a store joined since is opened right away: its own page refreshes the list
+        and any(slug == request.store.slug for slug, _name in cached.get("stores", []))
+    ):
+        return cached["stores"]
+    stores = [[m.store.slug, m.store.name] for m in stores_of(request.user)]
+    request.session[SWITCHER_SESSION_KEY] = {
+        "user": request.user.pk,
+        "at": time.time(),
+        "stores": stores,
+    }
+    return stores
 
 
 class _PermissionChecker:

@@ -13,19 +13,25 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from storefront_crm.errors import ServiceError
+from storefront_crm.models import Store
 from storefront_crm.tenancy import can, permission_required
 
-from ..filters import PAGING_PARAMS, CustomerFilterSet
+from ..filters import CUSTOM_FIELD_PREFIX, PAGING_PARAMS, CustomerFilterSet
 from ..selectors import (
     ListSort,
     customer_count_hint,
+    customer_group_choices,
     customer_page,
     customers_for_job_params,
     customers_matching,
 )
 from ..services.bulk import BULK_ACTIONS, bulk_action_start, bulk_permission
+from .listing_rows import StoreFormatter, customer_rows_html
 
 PAGE_SIZE = 50
+# ``?panel=filters`` shows the filter fields in the page (the link for browsers without
+# JavaScript; with it, htmx loads them when the panel is opened).
+PANEL_PARAM, PANEL_FILTERS = "panel", "filters"
 # Column -> (label, the direction a first click sorts in).
 SORTABLE_COLUMNS = {
     "name": (gettext_lazy("Name"), ""),
@@ -40,7 +46,7 @@ SORTABLE_COLUMNS = {
 def _filter_query(params: QueryDict) -> QueryDict:
     """The query string without the page position: what selects the customers."""
     query = params.copy()
-    for key in PAGING_PARAMS:
+    for key in (*PAGING_PARAMS, PANEL_PARAM):
         query.pop(key, None)
     return query
 
@@ -72,11 +78,25 @@ def _page_number(value: str | None) -> int:
     return int(value) if value and value.isdigit() and 0 < int(value) < 1_000_000 else 1
 
 
+def _filter_set(query: QueryDict, store: Store, *, all_fields: bool) -> CustomerFilterSet:
+    """The list's filters. The store's custom fields are read only when a ``cf_`` parameter
+    needs them or the filter fields are shown (they add one filter per field)."""
+    if all_fields or any(key.startswith(CUSTOM_FIELD_PREFIX) for key in query):
+        return CustomerFilterSet(query, store=store)
+    return CustomerFilterSet(query, store=store, custom_fields=[])
+
+
 @permission_required("customers.view")
 def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
     store = request.store
     query = _filter_query(request.GET)
-    filters = CustomerFilterSet(query, store=store)
+    panel_open = request.GET.get(PANEL_PARAM) == PANEL_FILTERS
+    filters = _filter_set(query, store, all_fields=panel_open)
+    if filters.form.errors and not panel_open:
+        # Show the marked fields (with every custom field among them) at once.
+        panel_open, filters = True, _filter_set(query, store, all_fields=True)
+    if panel_open:
+        filters.choices_load()
     sort = ListSort.parse(request.GET.get("sort"))
     customers = customers_matching(store, filters.conditions())
     page = customer_page(
@@ -90,18 +110,31 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
     count = customer_count_hint(customers)
     chips = filters.chips()
     page_count = -(-count.value // PAGE_SIZE) if count.exact else None
+    bulk_actions = [
+        (name, action.label)
+        for name, action in BULK_ACTIONS.items()
+        if can(request, action.permission)
+    ]
+    query_string = query.urlencode()
     return render(
         request,
         "customers/list/index.html",
         {
             "filters": filters,
+            "filter_panel_open": panel_open,
+            "filter_panel_url": reverse(
+                "panel:customers_filter_panel", kwargs={"store_slug": store.slug}
+            )
+            + f"?{query_string}",
+            "filter_panel_page_url": _url(query, **{PANEL_PARAM: PANEL_FILTERS}) + "#filter-panel",
+            "search_value": query.get("q", ""),
             "chips": chips,
             "page": page,
             "count": count,
             "page_count": page_count,
             "sort": str(sort),
             "sort_headers": _sort_headers(query, sort),
-            "query_string": query.urlencode(),
+            "query_string": query_string,
             "clear_url": _url(QueryDict(), sort=request.GET.get("sort")),
             "next_url": _url(query, after=page.next_cursor, page=page.number + 1)
             if page.has_next
@@ -114,21 +147,32 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
             if page.has_previous
             else None,
             "jump_params": [(k, v) for k, values in query.lists() for v in values],
-            "bulk_actions": [
-                (name, action.label)
-                for name, action in BULK_ACTIONS.items()
-                if can(request, action.permission)
-            ],
-            "groups": filters.groups,
-            # Built once, not per row: reversing URLs for 50 rows is a visible share of the page.
-            "customer_url_prefix": reverse(
-                "panel:customer", kwargs={"store_slug": store.slug, "customer_id": 0}
-            ).removesuffix("0/"),
-            "orders_url": reverse("panel:orders", kwargs={"store_slug": store.slug}),
-            "show_orders_label": _("Show this customer's orders"),
+            "bulk_actions": bulk_actions,
+            # The bulk "set group" choices, only for roles that may set a group.
+            "groups": customer_group_choices(store=store)
+            if any(name == "group_set" for name, _label in bulk_actions)
+            else [],
+            "rows_html": customer_rows_html(
+                page.customers,
+                formatter=StoreFormatter(language=store.language, currency=store.currency),
+                # Built once, not per row.
+                customer_url_prefix=reverse(
+                    "panel:customer", kwargs={"store_slug": store.slug, "customer_id": 0}
+                ).removesuffix("0/"),
+                orders_url=reverse("panel:orders", kwargs={"store_slug": store.slug}),
+                selectable=bool(bulk_actions),
+            ),
             "has_filters": bool(chips),
         },
     )
+
+
+@permission_required("customers.view")
+def customer_filter_panel(request: HttpRequest, store_slug: str) -> HttpResponse:
+    """The filter fields for the current query, loaded by htmx when the panel is opened."""
+    filters = _filter_set(_filter_query(request.GET), request.store, all_fields=True)
+    filters.choices_load()
+    return render(request, "customers/list/_filter_fields.html", {"filters": filters})
 
 
 @require_POST
@@ -190,5 +234,6 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
 
 urlpatterns = [
     path("", customer_index, name="customers"),
+    path("filter-panel/", customer_filter_panel, name="customers_filter_panel"),
     path("bulk/", customer_bulk, name="customers_bulk"),
 ]

@@ -1,0 +1,122 @@
+"""The customer list's table rows, built in Python.
+
+Rendering 50 rows through the template engine (a variable lookup per cell, ``{% money %}`` /
+``{% store_date %}`` tags that switch the active language for every value) cost many times
+the query that reads them; here each row is one f-string of escaped values, with the
+labels translated and the store's number and date formats looked up once per request.
+"""
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from html import escape
+
+from django.utils import dateformat, formats, numberformat, timezone, translation
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
+
+from storefront_crm.formatting import CURRENCY_SYMBOLS, SYMBOL_FIRST
+
+from ..models import AccountType, Customer
+
+CENT = Decimal("0.01")
+# dateformat specifiers whose output is words of the active language (month, weekday, a.m.)
+LANGUAGE_DEPENDENT_DATE_SPECIFIERS = frozenset("aAbDEFlMNP")
+
+
+class StoreFormatter:
+    """Money and dates in the store's language and currency, exactly as
+    ``storefront_crm.formatting.money_format`` / ``date_format`` write them, with the
+    locale's separators and date format looked up once instead of per value."""
+
+    def __init__(self, *, language: str, currency: str) -> None:
+        self.language = language
+        self.symbol = CURRENCY_SYMBOLS.get(currency, currency)
+        self.symbol_first = SYMBOL_FIRST.get(language, True)
+        self.decimal_separator = formats.get_format("DECIMAL_SEPARATOR", language, use_l10n=True)
+        self.thousand_separator = formats.get_format("THOUSAND_SEPARATOR", language, use_l10n=True)
+        self.grouping = formats.get_format("NUMBER_GROUPING", language, use_l10n=True)
+        self.short_date = formats.get_format("SHORT_DATE_FORMAT", language, use_l10n=True)
+        self.date_needs_language = bool(LANGUAGE_DEPENDENT_DATE_SPECIFIERS & set(self.short_date))
+
+    def money(self, amount: Decimal | int | float | None) -> str:
+        if amount is None:
+            return ""
+        value = Decimal(str(amount)).quantize(CENT, rounding=ROUND_HALF_UP)
+        number = numberformat.format(
+            abs(value),
+            self.decimal_separator,
+            decimal_pos=2,
+            grouping=self.grouping,
+            thousand_sep=self.thousand_separator,
+            force_grouping=True,
+            use_l10n=True,
+        )
+        sign = "-" if value < 0 else ""
+        if self.symbol_first:
+            spacer = " " if len(self.symbol) > 1 else ""
+            return f"{sign}{self.symbol}{spacer}{number}"
+        return f"{sign}{number}\u00a0{self.symbol}"
+
+    def date(self, value: date | datetime | None) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            value = timezone.localtime(value) if timezone.is_aware(value) else value
+            value = value.date()
+        if self.date_needs_language:
+            with translation.override(self.language):
+                return dateformat.format(value, self.short_date)
+        return dateformat.format(value, self.short_date)
+
+
+def customer_rows_html(
+    customers: Iterable[Customer],
+    *,
+    formatter: StoreFormatter,
+    customer_url_prefix: str,
+    orders_url: str,
+    selectable: bool,
+) -> SafeString:
+    """The ``<tr>`` of each customer (columns as in the list's ``<thead>``); every value
+    from the database is escaped."""
+    select_label = gettext("Select %(name)s")
+    orders_title = escape(gettext("Show this customer's orders"))
+    never = f'<span class="muted">{escape(gettext("never"))}</span>'
+    blocked = f' <span class="badge warn">{escape(gettext("blocked"))}</span>'
+    inactive = f' <span class="badge">{escape(gettext("inactive"))}</span>'
+    subscribed = f'<span class="badge ok">{escape(gettext("subscribed"))}</span>'
+    not_subscribed = f'<span class="muted">{escape(gettext("no"))}</span>'
+    account_labels = {value: escape(str(label)) for value, label in AccountType.choices}
+    customer_url_prefix, orders_url = escape(customer_url_prefix), escape(orders_url)
+    money, day = formatter.money, formatter.date
+    rows = []
+    for customer in customers:
+        pk = customer.pk
+        url = f"{customer_url_prefix}{pk}/"
+        select = (
+            f'<td><input type="checkbox" name="ids" value="{pk}" form="bulk-form" '
+            f'aria-label="{escape(select_label % {"name": customer})}"></td>'
+            if selectable
+            else ""
+        )
+        tags = "".join(f'<span class="badge">{escape(name)}</span>' for name in customer.tag_names)
+        last_order = day(customer.last_order_at) if customer.last_order_at else never
+        account = account_labels.get(customer.account_type) or escape(customer.account_type)
+        rows.append(
+            f"<tr>{select}"
+            f'<td><a href="{url}">{escape(customer.full_name) or "—"}</a></td>'
+            f'<td><a href="{url}">{escape(customer.email)}</a></td>'
+            f"<td>{escape(customer.group.name)}</td>"
+            f'<td class="wrap">{tags}</td>'
+            f'<td class="num"><a href="{orders_url}?customer={pk}" title="{orders_title}">'
+            f"{customer.orders_count}</a></td>"
+            f'<td class="num">{money(customer.total_spent)}</td>'
+            f"<td>{last_order}</td>"
+            f"<td>{day(customer.customer_since)}</td>"
+            f"<td>{account}{blocked if customer.is_blocked else ''}"
+            f"{'' if customer.is_active else inactive}</td>"
+            f"<td>{subscribed if customer.accepts_marketing else not_subscribed}</td>"
+            "</tr>"
+        )
+    return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped
