@@ -32,6 +32,23 @@ PAGE_SIZE = 50
 # ``?panel=filters`` shows the filter fields in the page (the link for browsers without
 # JavaScript; with it, htmx loads them when the panel is opened).
 PANEL_PARAM, PANEL_FILTERS = "panel", "filters"
+# What the rows show and the cursors hold: the rest of a customer row (custom fields as
+# JSON, addresses of consent, timestamps) is not read or converted for the list.
+LIST_COLUMNS = (
+    "store",
+    "email",
+    "first_name",
+    "last_name",
+    "group__name",
+    "orders_count",
+    "total_spent",
+    "last_order_at",
+    "customer_since",
+    "account_type",
+    "is_blocked",
+    "is_active",
+    "accepts_marketing",
+)
 # Column -> (label, the direction a first click sorts in).
 SORTABLE_COLUMNS = {
     "name": (gettext_lazy("Name"), ""),
@@ -100,7 +117,7 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
     sort = ListSort.parse(request.GET.get("sort"))
     customers = customers_matching(store, filters.conditions())
     page = customer_page(
-        customers,
+        customers.only(*LIST_COLUMNS),
         sort=sort,
         page_size=PAGE_SIZE,
         after=request.GET.get("after"),
@@ -148,10 +165,6 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
             else None,
             "jump_params": [(k, v) for k, values in query.lists() for v in values],
             "bulk_actions": bulk_actions,
-            # The bulk "set group" choices, only for roles that may set a group.
-            "groups": customer_group_choices(store=store)
-            if any(name == "group_set" for name, _label in bulk_actions)
-            else [],
             "rows_html": customer_rows_html(
                 page.customers,
                 formatter=StoreFormatter(language=store.language, currency=store.currency),
@@ -197,14 +210,26 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
         if not customer_ids:
             messages.error(request, _("Select customers first, or choose all that match."))
             return redirect(list_url)
-    if action == "delete" and request.POST.get("confirmed") != "yes":
+    group = request.POST.get("group", "")
+    # Deleting asks for confirmation; setting a group asks which one (the list page does not
+    # read the store's groups on every view for a control that is seldom used).
+    step = {"delete": request.POST.get("confirmed") != "yes", "group_set": not group.isdigit()}
+    if step.get(action):
         targets = {"conditions": [c.to_json() for c in conditions], "customer_ids": customer_ids}
         return render(
             request,
-            "customers/list/bulk_confirm.html",
+            "customers/list/bulk_confirm.html"
+            if action == "delete"
+            else "customers/list/bulk_group.html",
             {
                 "count": customer_count_hint(customers_for_job_params(store, targets)),
-                "post": [(k, v) for k, values in request.POST.lists() for v in values],
+                "post": [
+                    (key, value)
+                    for key, values in request.POST.lists()
+                    for value in values
+                    if key not in {"csrfmiddlewaretoken", "confirmed", "group"}
+                ],
+                "groups": customer_group_choices(store=store) if action == "group_set" else [],
                 "list_url": list_url,
             },
         )
@@ -216,7 +241,7 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
             conditions=conditions,
             customer_ids=customer_ids,
             tag_names=request.POST.get("tag", "").split(","),
-            group_id=int(group) if (group := request.POST.get("group", "")).isdigit() else None,
+            group_id=int(group) if group.isdigit() else None,
         )
     except ServiceError as error:
         messages.error(request, error.message)
