@@ -33,7 +33,7 @@ NUMBERS = {"orders_count", "total_spent", "average_order_value"}
 
 
 def export_columns(store: Store) -> tuple[list[Column], list[CustomField]]:
-    columns = [column for column in NativeResource.columns() if column.export]
+    columns = [column for column in NativeResource.columns() if column.exported]
     return columns, list(CustomField.objects.filter(store=store).order_by("position", "id"))
 
 

@@ -69,7 +69,7 @@ class Column(Field):
             attribute=attribute, column_name=column_name, widget=widget, readonly=readonly
         )
         self.aliases = aliases
-        self.export = export
+        self.exported = export
 
     @property
     def headers(self) -> tuple[str, ...]:
