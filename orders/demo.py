@@ -1684,11 +1684,22 @@ def _prefetched(chunks: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
         stop.set()
 
 
-# From this many customers on, PostgreSQL gets the plain indexes of the seeded tables
-# dropped and built again after the COPY (several times faster than keeping them up to
-# date row by row). Unique indexes of conditional constraints are rebuilt too, which
-# checks them once; indexes behind constraints (primary keys, unique constraints) stay.
+# From this many customers on, and when the seed at least doubles the customers table,
+# PostgreSQL gets the plain indexes of the seeded tables dropped and built again after the
+# COPY (several times faster than keeping them up to date row by row). Unique indexes of
+# conditional constraints are rebuilt too, which checks them once; indexes behind
+# constraints (primary keys, unique constraints) stay. The tables are locked meanwhile.
 INDEX_REBUILD_FROM = 50_000
+
+
+def _rows_estimate(table: BulkTable) -> int:
+    """The planner's row count of a table: free, and exact enough to compare sizes."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass",
+            [connection.ops.quote_name(table.db_table)],
+        )
+        return cursor.fetchone()[0]
 
 
 def _secondary_indexes_drop(tables: Sequence[BulkTable]) -> list[tuple[str, str]]:
@@ -1852,7 +1863,9 @@ def bulk_store_seed(
             )
         ids = {table: _table_ids_reserve(table) for table in BULK_TABLES}
         rebuild: list[tuple[str, str]] = []
-        if connection.vendor == "postgresql" and customers >= INDEX_REBUILD_FROM:
+        if connection.vendor == "postgresql" and customers >= max(
+            INDEX_REBUILD_FROM, _rows_estimate(CUSTOMERS)
+        ):
             started = time.perf_counter()
             rebuild = _secondary_indexes_drop(BULK_TABLES)
             log.phase("drop secondary indexes", started, f"{len(rebuild)} indexes")
@@ -1892,6 +1905,14 @@ def bulk_store_seed(
             started = time.perf_counter()
             _indexes_create(rebuild)
             log.phase("rebuild indexes", started, f"{len(rebuild)} indexes")
+        if connection.vendor == "postgresql":
+            # Inside the transaction: ANALYZE counts this transaction's own new rows, and
+            # the reference checks below need those statistics for a sane plan.
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                for table in BULK_TABLES:
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(table.db_table)}")
+            log.phase("ANALYZE", started)
         if triggers_off:
             started = time.perf_counter()
             _references_check(store)
@@ -1902,10 +1923,4 @@ def bulk_store_seed(
         log.phase("sequences", started)
         commit_started = time.perf_counter()
     log.phase("commit", commit_started)
-    if connection.vendor == "postgresql":
-        started = time.perf_counter()
-        with connection.cursor() as cursor:
-            for table in BULK_TABLES:
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(table.db_table)}")
-        log.phase("ANALYZE", started)
     return counts
