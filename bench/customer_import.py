@@ -8,12 +8,12 @@
 3. baseline: django-import-export's default row-by-row ``import_data`` with the same
    resource, timed on the first ``--row-by-row-rows`` rows and extrapolated linearly.
 
-Each run uses fresh stores (kept; use a bench database of its own). Results are appended to bench/RESULTS.md.
+Each run uses fresh stores (kept; use a bench database of its own).
+Results are appended to bench/RESULTS.md.
 """
 
 import argparse
 import csv
-import io
 import os
 import tempfile
 import time
