@@ -12,7 +12,7 @@ import psycopg
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import connection, models
-from django.db.models import F, Func, QuerySet, Value
+from django.db.models import F, Func, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
@@ -149,15 +149,23 @@ class ListSort:
 
 class RowCompare(Func):
     """``(a, b, id) > (x, y, z)``: the keyset condition, which a btree index answers
-    directly (an OR-expansion would not be)."""
+    directly (an OR-expansion would not be). The right side is either values or a query
+    of one row with the same columns (``(a, b, id) > (SELECT …)``, which PostgreSQL
+    runs once, before the index scan, so the scan still uses the row as its bound)."""
 
     output_field = models.BooleanField()
 
-    def __init__(self, columns: tuple[SortColumn, ...], operator: str, values: list[Any]):
+    def __init__(
+        self, columns: tuple[SortColumn, ...], operator: str, values: list[Any] | QuerySet
+    ):
         self.operator = operator
         self.width = len(columns)
-        values_as = [Value(v, output_field=c.field) for c, v in zip(columns, values, strict=True)]
-        super().__init__(*(column.expression for column in columns), *values_as)
+        if isinstance(values, QuerySet):
+            rhs: list[Any] = [Subquery(values, output_field=columns[0].field)]
+        else:
+            rhs = [Value(v, output_field=c.field) for c, v in zip(columns, values, strict=True)]
+        self.row_query = isinstance(values, QuerySet)
+        super().__init__(*(column.expression for column in columns), *rhs)
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
         parts, params = [], []
@@ -166,7 +174,8 @@ class RowCompare(Func):
             parts.append(sql)
             params.extend(expression_params)
         lhs, rhs = parts[: self.width], parts[self.width :]
-        return f"({', '.join(lhs)}) {self.operator} ({', '.join(rhs)})", params
+        right = rhs[0] if self.row_query else f"({', '.join(rhs)})"  # a subquery has its ()
+        return f"({', '.join(lhs)}) {self.operator} {right}", params
 
 
 def cursor_encode(sort: ListSort, customer: Customer) -> str:
@@ -230,18 +239,28 @@ def customer_page(
         rows = rows[:page_size][::-1]
         has_next = True
     else:
+        page_rows: list[Customer] | None = None
+        jumped = False
         if after_values is None and number > 1:
-            # A page jump: only the sort columns of the row before the page are read, which
-            # PostgreSQL can take from the sort index alone.
-            after_values = _page_boundary(customers, sort, (number - 1) * page_size)
-            if after_values is None:
-                number = 1
-        if after_values is not None:
-            customers = customers.filter(RowCompare(sort.columns, forward, after_values))
-        rows = list(rows_of(customers).order_by(*sort.order_by())[: page_size + 1])
-        has_next = len(rows) > page_size
-        rows = rows[:page_size]
-        has_previous = after_values is not None
+            # A page jump in one query: the rows after the row found by an offset over the
+            # sort columns only (which PostgreSQL reads from the sort index alone).
+            boundary = _page_boundary(customers, sort, (number - 1) * page_size)
+            page_rows = list(
+                rows_of(customers)
+                .filter(RowCompare(sort.columns, forward, boundary))
+                .order_by(*sort.order_by())[: page_size + 1]
+            )
+            # No rows: past the last page (shown as the first page), or exactly at its end.
+            jumped = bool(page_rows) or next(iter(boundary), None) is not None
+            if not jumped:
+                number, page_rows = 1, None
+        if page_rows is None:
+            if after_values is not None:
+                customers = customers.filter(RowCompare(sort.columns, forward, after_values))
+            page_rows = list(rows_of(customers).order_by(*sort.order_by())[: page_size + 1])
+        has_next = len(page_rows) > page_size
+        rows = page_rows[:page_size]
+        has_previous = after_values is not None or jumped
     _tag_names_attach(rows)
     return CustomerPage(
         customers=rows,
@@ -288,17 +307,16 @@ def _tag_names_attach(customers: list[Customer]) -> None:
         customer.tag_names = names[customer.pk]
 
 
-def _page_boundary(customers: QuerySet[Customer], sort: ListSort, offset: int) -> list[Any] | None:
+def _page_boundary(customers: QuerySet[Customer], sort: ListSort, offset: int) -> QuerySet:
+    """The sort values of the ``offset``-th row, as a query of at most one row."""
     names = [f"sort_{index}" for index in range(len(sort.columns))]
-    rows = (
+    return (
         customers.select_related(None)
         .prefetch_related(None)
         .annotate(**{name: col.expression for name, col in zip(names, sort.columns, strict=True)})
         .order_by(*sort.order_by())
         .values_list(*names)[offset - 1 : offset]
     )
-    row = next(iter(rows), None)
-    return list(row) if row is not None else None
 
 
 @dataclass(frozen=True)
