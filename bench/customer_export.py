@@ -34,6 +34,12 @@ class CountingSink:
     def writable(self) -> bool:
         return True
 
+    def readable(self) -> bool:
+        return False
+
+    def seekable(self) -> bool:
+        return False
+
     def flush(self) -> None:
         pass
 
