@@ -1329,7 +1329,6 @@ class _OrderWriter:
         self.numbers = numbers
         self.order_base = ids[ORDERS].next_id - 1  # order id = base + number
         self.item_ids = ids[ORDER_ITEMS]
-        self.last_number = 0
         self.item_texts = {
             p.pk: (str(p.pk), copy_text(p.name), copy_text(p.sku), cents(p.price_cents))
             for p in spec.catalogue.physical + spec.catalogue.digital
@@ -1347,7 +1346,6 @@ class _OrderWriter:
     ) -> int:
         """Append the order and its items; returns the time it was placed."""
         number, placed = self.numbers.take(placed)
-        self.last_number = max(self.last_number, number)
         order_id = str(self.order_base + number)
         placed_text = ts_text(placed)
         chunk[ORDERS].append(
