@@ -17,7 +17,8 @@ from django.utils.translation import gettext
 
 from storefront_crm.formatting import CURRENCY_SYMBOLS, SYMBOL_FIRST
 
-from ..models import AccountType, Customer
+from ..models import AccountType
+from ..selectors import CustomerRow
 
 CENT = Decimal("0.01")
 # dateformat specifiers whose output is words of the active language (month, weekday, a.m.)
@@ -104,7 +105,7 @@ def _numeric_date_pattern(date_format: str) -> str | None:
 
 
 def customer_rows_html(
-    customers: Iterable[Customer],
+    customers: Iterable[CustomerRow],
     *,
     formatter: StoreFormatter,
     customer_url_prefix: str,
@@ -140,7 +141,7 @@ def customer_rows_html(
             f"<tr>{select}"
             f'<td><a href="{url}">{escape(customer.full_name) or "—"}</a></td>'
             f'<td><a href="{url}">{escape(customer.email)}</a></td>'
-            f"<td>{escape(customer.group.name)}</td>"
+            f"<td>{escape(customer.group_name)}</td>"
             f'<td class="wrap">{tags}</td>'
             f'<td class="num"><a href="{orders_url}?customer={pk}" title="{orders_title}">'
             f"{customer.orders_count}</a></td>"
