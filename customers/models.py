@@ -44,6 +44,8 @@ class CustomerGroup(models.Model):
         verbose_name_plural = _("customer groups")
         ordering = ["name"]
         constraints = [
+            # The target of the (store, group) foreign keys of rows that point here.
+            models.UniqueConstraint(fields=["store", "id"], name="group_store_id_key"),
             models.UniqueConstraint("store", Lower("name"), name="group_store_name_unique"),
             models.UniqueConstraint(
                 fields=["store", "kind"],
@@ -75,6 +77,8 @@ class CustomerTag(TagBase):
         verbose_name_plural = _("tags")
         ordering = ["name"]
         constraints = [
+            # The target of the (store, tag) foreign keys of rows that point here.
+            models.UniqueConstraint(fields=["store", "id"], name="tag_store_id_key"),
             models.UniqueConstraint("store", Lower("name"), name="tag_store_name_unique"),
             models.UniqueConstraint(fields=["store", "slug"], name="tag_store_slug_unique"),
         ]
@@ -83,10 +87,18 @@ class CustomerTag(TagBase):
 class TaggedCustomer(TaggedItemBase):
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
     content_object = models.ForeignKey(
-        "Customer", on_delete=models.CASCADE, related_name="tagged_items", db_index=False
+        "Customer",
+        on_delete=models.CASCADE,
+        related_name="tagged_items",
+        db_index=False,
+        db_constraint=False,  # FK (store, id): same_store_foreign_keys
     )
     tag = models.ForeignKey(
-        CustomerTag, on_delete=models.CASCADE, related_name="tagged_items", db_index=False
+        CustomerTag,
+        on_delete=models.CASCADE,
+        related_name="tagged_items",
+        db_index=False,
+        db_constraint=False,  # FK (store, id): same_store_foreign_keys
     )
 
     objects = store_scoped_manager()
@@ -169,6 +181,7 @@ class Customer(models.Model):
         on_delete=models.PROTECT,
         related_name="customers",
         db_index=False,
+        db_constraint=False,  # FK (store, id): same_store_foreign_keys
     )
     tags = TaggableManager(through=TaggedCustomer, blank=True, verbose_name=_("tags"))
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
@@ -190,6 +203,8 @@ class Customer(models.Model):
         verbose_name_plural = _("customers")
         ordering = ["-customer_since", "-id"]
         constraints = [
+            # The target of the (store, customer) foreign keys of rows that point here.
+            models.UniqueConstraint(fields=["store", "id"], name="customer_store_id_key"),
             models.UniqueConstraint(fields=["store", "email"], name="customer_store_email_unique"),
             models.UniqueConstraint(
                 fields=["store", "user"],
@@ -244,7 +259,11 @@ class Address(models.Model):
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="addresses", db_index=False
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="addresses",
+        db_index=False,
+        db_constraint=False,  # FK (store, id): same_store_foreign_keys
     )
     kind = models.CharField(_("kind"), max_length=16, choices=AddressKind.choices)
     is_default = models.BooleanField(_("default"), default=False)
@@ -287,7 +306,11 @@ class CustomerNote(models.Model):
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="notes", db_index=False
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="notes",
+        db_index=False,
+        db_constraint=False,  # FK (store, id): same_store_foreign_keys
     )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -363,6 +386,7 @@ class ActivityEvent(models.Model):
         on_delete=models.CASCADE,
         related_name="events",
         db_index=False,
+        db_constraint=False,  # FK (store, id): same_store_foreign_keys
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

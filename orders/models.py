@@ -30,6 +30,8 @@ class Product(models.Model):
         verbose_name_plural = _("products")
         ordering = ["name", "id"]
         constraints = [
+            # The target of the (store, product) foreign keys of rows that point here.
+            models.UniqueConstraint(fields=["store", "id"], name="product_store_id_key"),
             models.UniqueConstraint(
                 fields=["store", "sku"],
                 condition=~models.Q(sku=""),
@@ -93,6 +95,7 @@ class Order(models.Model):
         related_name="orders",
         verbose_name=_("customer"),
         db_index=False,
+        db_constraint=False,  # FK (store, id): same_store_foreign_keys
     )
     email = models.EmailField(_("email"), max_length=254)
     subtotal = models.DecimalField(_("subtotal"), **MONEY)
@@ -128,6 +131,8 @@ class Order(models.Model):
         verbose_name_plural = _("orders")
         ordering = ["-placed_at", "-id"]
         constraints = [
+            # The target of the (store, order) foreign keys of rows that point here.
+            models.UniqueConstraint(fields=["store", "id"], name="order_store_id_key"),
             models.UniqueConstraint(fields=["store", "number"], name="order_store_number_unique"),
         ]
         indexes = [
@@ -149,7 +154,13 @@ class Order(models.Model):
 
 class OrderItem(models.Model):
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items", db_index=False)
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.CASCADE,
+        related_name="items",
+        db_index=False,
+        db_constraint=False,  # FK (store, id): same_store_foreign_keys
+    )
     product = models.ForeignKey(
         Product,
         null=True,
@@ -157,6 +168,7 @@ class OrderItem(models.Model):
         on_delete=models.SET_NULL,
         related_name="order_items",
         db_index=False,
+        db_constraint=False,  # FK (store, id): same_store_foreign_keys
     )
     name = models.CharField(_("name"), max_length=200)
     sku = models.CharField(_("SKU"), max_length=64, blank=True)
