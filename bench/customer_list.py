@@ -10,6 +10,10 @@ same run:
     name search, each vs the Django admin changelist of Customer showing the same page for
     the same store — target at least 10x faster.
 
+For scale, the run also times a placeholder panel page (``/store/<slug>/reports/``: the
+same middleware, session, user and membership reads and layout, no list), the floor any
+panel page pays before its own work.
+
 Options: ``--store big`` ``--repeat 15`` ``--country DE`` ``--search müller``
 ``--no-record`` (do not append to bench/RESULTS.md).
 """
@@ -116,6 +120,7 @@ def main(argv: list[str]) -> None:
     # The admin's page parameter counts from 1 in Django 5 (p=2000 is the 2,000th page).
     admin_deep = f"{admin_url}?{store_filter}&p={options.page}"
     admin_search = f"{admin_url}?{store_filter}&q={options.search}"
+    floor_url = reverse("panel:section", kwargs={"store_slug": store.slug, "section": "reports"})
 
     # Same rows in (a): the list and the bare query must agree.
     rows = [row[0] for row in bare_sql(store, options.country)()]
@@ -127,6 +132,7 @@ def main(argv: list[str]) -> None:
     measured = {
         "a_list": median_ms(client_get(panel, first_page), options.repeat),
         "a_sql": median_ms(bare_sql(store, options.country), options.repeat),
+        "floor": median_ms(client_get(panel, floor_url), options.repeat),
         "b_list": median_ms(client_get(panel, deep_page), options.repeat),
         "b_admin": median_ms(client_get(operators, admin_deep), max(3, options.repeat // 3)),
         "c_list": median_ms(client_get(panel, search), options.repeat),
@@ -150,6 +156,10 @@ def main(argv: list[str]) -> None:
         f"| (c) name search q={options.search} | {measured['c_list']:.1f} ms | "
         f"admin changelist q=: {measured['c_admin']:.1f} ms | {ratio_c:.1f}x faster | ≥ 10x | "
         f"{'yes' if ratio_c >= 10 else 'NO'} |",
+        "",
+        f"For scale: a placeholder panel page (no list, same middleware, session, user, "
+        f"membership and layout) took {measured['floor']:.1f} ms, "
+        f"{measured['floor'] / measured['a_sql']:.1f}x the bare query of (a).",
     ]
     print("\n".join(lines))
     if not options.no_record:
