@@ -69,14 +69,23 @@ class JobContext:
 
 JobHandler = Callable[[JobContext], str | None]
 _HANDLERS: dict[str, JobHandler] = {}
+# The permission that downloading a kind's result file needs (an export holds customer data).
+_RESULT_PERMISSIONS: dict[str, str] = {}
 
 
-def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
+def job_handler(
+    kind: str, *, result_permission: str = "jobs.view"
+) -> Callable[[JobHandler], JobHandler]:
     def register(handler: JobHandler) -> JobHandler:
         _HANDLERS[kind] = handler
+        _RESULT_PERMISSIONS[kind] = result_permission
         return handler
 
     return register
+
+
+def job_result_permission(kind: str) -> str:
+    return _RESULT_PERMISSIONS.get(kind, "jobs.view")
 
 
 def job_start(

@@ -21,6 +21,7 @@ panel_patterns = [
     path("segments/new/", segments_views.segment_create_from_list, name="segment_create"),
     path("jobs/", views.job_list, name="jobs"),
     path("jobs/<int:job_id>/", views.job_detail, name="job"),
+    path("jobs/<int:job_id>/download/", views.job_download, name="job_download"),
     re_path(
         r"^(?P<section>abandoned-carts|invoices|segments|reports)/$",
         views.coming_later,
@@ -39,8 +40,3 @@ urlpatterns = [
     # Storefront pages of one store (shoppers, never staff): outside the panel namespace.
     path("shop/<slug:store_slug>/", include("customers.shop_urls", namespace="shop")),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

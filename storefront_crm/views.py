@@ -3,17 +3,19 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .errors import ServiceError
 from .forms import StaffAddForm, StaffLoginForm, StoreSettingsForm
+from .jobs import job_result_permission
 from .models import Job, Membership
 from .services import membership_remove, membership_set
-from .tenancy import permission_required, stores_of
+from .tenancy import can, permission_required, stores_of
 
 
 class LoginView(auth_views.LoginView):
@@ -91,6 +93,20 @@ def job_detail(request: HttpRequest, store_slug: str, job_id: int) -> HttpRespon
         "storefront_crm/_job_progress.html" if request.htmx else "storefront_crm/job_detail.html"
     )
     return render(request, template, {"job": job})
+
+
+@permission_required("jobs.view")
+def job_download(request: HttpRequest, store_slug: str, job_id: int) -> FileResponse:
+    """A job's result file (an export, an error report), for roles allowed that kind's data.
+
+    Result files are never served as public media: their paths could be guessed."""
+    job = get_object_or_404(Job, pk=job_id)
+    if not job.result_file:
+        raise Http404("This job has no result file.")
+    if not can(request, job_result_permission(job.kind)):
+        raise PermissionDenied(_("Your role cannot download this file."))
+    name = job.result_file.name.rsplit("/", 1)[-1]
+    return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=name)
 
 
 @permission_required("jobs.view")

@@ -30,7 +30,7 @@ def _record(job: Job, **changes: Any) -> None:
         setattr(job, name, value)
 
 
-@job_handler("customers.import")
+@job_handler("customers.import", result_permission="customers.import")
 def customers_import_job(ctx: JobContext) -> str:
     """Params: ``format`` (auto/native/…), ``dry_run``, ``on_error`` (abort/skip),
     ``encoding`` (None: detect). The input file is the job's ``input_file``."""
@@ -152,7 +152,7 @@ def segment_customers(store: Store, segment_id: Any) -> QuerySet[Customer]:
     return customers_matching(store, segment.conditions)
 
 
-@job_handler("customers.export")
+@job_handler("customers.export", result_permission="customers.export")
 def customers_export_job(ctx: JobContext) -> str:
     """Params: ``customer_ids`` (a list, or None), ``conditions`` (a condition list) or
     ``segment_id``; none of them exports the whole store. The file is the job's result."""

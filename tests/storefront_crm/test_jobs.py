@@ -135,3 +135,27 @@ def test_a_real_celery_worker_runs_a_job_through_redis(store):
         app.conf.task_always_eager = True
     assert job.status == JobStatus.SUCCEEDED
     assert job.progress_done == 3
+
+
+@job_handler("test.export_like", result_permission="customers.export")
+def export_like(ctx) -> str:
+    from django.core.files.base import ContentFile
+
+    ctx.save_result("customers.csv", ContentFile(b"email\nanna@example.org\n"))
+    return "done"
+
+
+@pytest.mark.django_db
+def test_a_result_file_is_served_only_to_roles_allowed_its_data(client, store):
+    from tests.factories import MembershipFactory
+
+    job = job_start(store=store, kind="test.export_like", enqueue=False)
+    job_execute(job.pk)
+    url = f"/store/{store.slug}/jobs/{job.pk}/download/"
+    client.force_login(MembershipFactory(store=store, role="support").user)
+    assert client.get(url).status_code == 403
+    client.force_login(MembershipFactory(store=store, role="manager").user)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"email\nanna@example.org\n"
+    assert client.get(f"/media/{job.result_file.name}").status_code == 404
