@@ -25,7 +25,7 @@ def sales_last_days(*, store: Store, days: int = 30) -> dict[str, Any]:
     return (
         Order.objects.filter(store=store, placed_at__gte=since)
         .exclude(status__in=UNCOUNTED_STATUSES)
-        .aggregate(orders=Count("id"), revenue=Sum("total"))
+        .aggregate(orders=Count("*"), revenue=Sum("total"))
     )
 
 
