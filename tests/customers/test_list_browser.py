@@ -1,0 +1,71 @@
+"""In the browser: the filter fields load when the panel opens, selecting a row opens the
+collapsed bulk actions, and without JavaScript both still work."""
+
+import pytest
+from django_scopes import scopes_disabled
+from playwright.sync_api import expect
+
+from tests.factories import (
+    CustomerFactory,
+    CustomerGroupFactory,
+    CustomerTagFactory,
+    MembershipFactory,
+    StoreFactory,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def seed():
+    with scopes_disabled():
+        store = StoreFactory(slug="list-shop", name="List Shop")
+        owner = MembershipFactory(store=store, role="owner").user
+        CustomerGroupFactory(store=store, name="Wholesale")
+        CustomerTagFactory(store=store, name="newsletter")
+        CustomerFactory(store=store, email="ada@example.org", country="DE")
+        CustomerFactory(store=store, email="bob@example.org", country="AT")
+    return owner
+
+
+def test_filter_panel_loads_on_open_and_bulk_actions_open_on_selection(page, sign_in, password):
+    owner = seed()
+    base = sign_in(owner.email, password)
+    page.goto(f"{base}/store/list-shop/customers/")
+
+    bulk = page.locator("#bulk-actions")
+    expect(page.get_by_role("cell", name="ada@example.org")).to_be_visible()
+    expect(page.get_by_label("Action", exact=True)).to_be_hidden()  # collapsed until needed
+    page.get_by_role("row").filter(has_text="ada@example.org").get_by_role("checkbox").check()
+    expect(bulk).to_have_attribute("open", "")
+    expect(page.get_by_label("Action", exact=True)).to_be_visible()
+
+    expect(page.locator("#id_country")).to_have_count(0)  # not built yet
+    page.get_by_text("Filters", exact=True).click()
+    country = page.locator("#id_country")
+    expect(country).to_be_visible()
+    expect(page.locator("#id_tag")).to_contain_text("newsletter")
+    country.fill("AT")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_load_state()
+    expect(page.get_by_text("Country: AT")).to_be_visible()
+    expect(page.get_by_role("cell", name="bob@example.org")).to_be_visible()
+    expect(page.get_by_role("cell", name="ada@example.org")).to_have_count(0)
+
+
+def test_without_javascript_the_filter_link_shows_the_fields(browser, live_server, password):
+    owner = seed()
+    context = browser.new_context(locale="en-GB", java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/login/")
+        page.get_by_label("Email").fill(owner.email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"{live_server.url}/store/list-shop/customers/?country=DE")
+        page.get_by_text("Filters", exact=True).click()
+        page.get_by_role("link", name="Filter customers").click()
+        expect(page.locator("#id_country")).to_have_value("DE")
+        page.get_by_text("Bulk actions", exact=True).click()
+        expect(page.get_by_label("Action", exact=True)).to_be_visible()
+    finally:
+        context.close()
