@@ -19,6 +19,7 @@ class CustomersConfig(AppConfig):
         from .io import jobs as io_jobs  # noqa: F401  (customers.import / customers.export)
         from .services import (
             bulk,  # noqa: F401  (registers the "customers.bulk" job)
+            merge,  # noqa: F401  (the duplicate search job)
             setup,  # noqa: F401  (group / custom field deletion jobs)
         )
 

@@ -5,9 +5,11 @@ and deletes the duplicate; every rule is checked before the first write, and any
 later rolls the whole merge back, leaving both profiles as they were.
 """
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.functions import Concat, Lower, Replace, StrIndex, Substr
@@ -15,7 +17,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from storefront_crm.errors import ServiceError
-from storefront_crm.models import Store, User
+from storefront_crm.jobs import JobContext, job_handler
+from storefront_crm.models import Job, JobStatus, Store, User
 
 from ..models import (
     AccountType,
@@ -298,6 +301,41 @@ def duplicate_groups_find(*, store: Store, limit: int = 50) -> list[DuplicateGro
             seen_pairs.add(pair)
             found.append(DuplicateGroup(reason=str(reason), key=key, customers=group))
     return found[:limit]
+
+
+# Above this many customers the search (a full pass over the store per rule, seconds on a
+# million rows) runs as a job, and the page shows the latest result.
+DUPLICATES_INLINE_LIMIT = 20_000
+DUPLICATES_JOB = "customers.duplicates"
+
+
+@job_handler(DUPLICATES_JOB)
+def duplicates_job_run(ctx: JobContext) -> str:
+    groups = duplicate_groups_find(store=ctx.store)
+    found = [{"reason": g.reason, "ids": [c.pk for c in g.customers]} for g in groups]
+    ctx.save_result("duplicates.json", ContentFile(json.dumps(found).encode()))
+    ctx.progress(1, 1, groups=len(found))
+    return _("%(count)d groups of possible duplicates found.") % {"count": len(found)}
+
+
+def duplicate_groups_latest(*, store: Store) -> tuple[Job | None, list[DuplicateGroup]]:
+    """The newest duplicate search of the store and, once it has finished, its groups
+    (profiles deleted or merged since then drop out)."""
+    job = Job.objects.filter(store=store, kind=DUPLICATES_JOB).order_by("-created_at").first()
+    if job is None or job.status != JobStatus.SUCCEEDED or not job.result_file:
+        return job, []
+    with job.result_file.open("rb") as stored:
+        found = json.load(stored)
+    ids = {pk for group in found for pk in group["ids"]}
+    customers = {
+        c.pk: c for c in Customer.objects.filter(store=store, pk__in=ids).select_related("group")
+    }
+    groups = []
+    for group in found:
+        members = [customers[pk] for pk in group["ids"] if pk in customers]
+        if len(members) > 1:
+            groups.append(DuplicateGroup(reason=group["reason"], key="", customers=members))
+    return job, groups
 
 
 def _display(value: Any) -> str:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from storefront_crm.errors import ServiceError
 from storefront_crm.formatting import date_format
+from storefront_crm.jobs import job_start
 from storefront_crm.tenancy import permission_required
 
 from ..forms import (
@@ -34,7 +35,7 @@ from ..models import (
     CustomField,
     CustomFieldType,
 )
-from ..selectors import customer_notes
+from ..selectors import customer_count_hint, customer_notes
 from ..services import (
     EmailTaken,
     customer_create,
@@ -53,7 +54,14 @@ from ..services.accounts import (
     customer_impersonation_start,
     email_confirmation_send,
 )
-from ..services.merge import customer_merge, duplicate_groups_find, merge_rows
+from ..services.merge import (
+    DUPLICATES_INLINE_LIMIT,
+    DUPLICATES_JOB,
+    customer_merge,
+    duplicate_groups_find,
+    duplicate_groups_latest,
+    merge_rows,
+)
 
 PROFILE_ORDERS = 25  # the rest is one click away in the order list
 PROFILE_EVENTS = 50
@@ -462,10 +470,19 @@ def tag_remove(request: HttpRequest, store_slug: str, customer_id: int) -> HttpR
 
 @permission_required("customers.merge")
 def customer_duplicates(request: HttpRequest, store_slug: str) -> HttpResponse:
+    """Small stores are searched at once; big ones by a job whose latest result is shown."""
+    store = request.store
+    if customer_count_hint(Customer.objects.filter(store=store)).value <= DUPLICATES_INLINE_LIMIT:
+        groups = duplicate_groups_find(store=store)
+        return render(request, "customers/profile/duplicates.html", {"groups": groups})
+    if request.method == "POST":
+        job_start(store=store, kind=DUPLICATES_JOB, actor=request.user)
+        return redirect("panel:customer_duplicates", store_slug=store_slug)
+    job, groups = duplicate_groups_latest(store=store)
     return render(
         request,
         "customers/profile/duplicates.html",
-        {"groups": duplicate_groups_find(store=request.store)},
+        {"groups": groups, "search_job": job, "searched_by_job": True},
     )
 
 

@@ -317,3 +317,25 @@ def test_the_merge_page_preselects_a_value_only_the_duplicate_has(owner_client, 
 
     assert form["choice_phone"].initial == "duplicate"
     assert form["choice_first_name"].initial == "survivor"
+
+
+@pytest.mark.django_db
+def test_a_big_store_searches_duplicates_in_a_job_and_shows_the_latest_result(
+    owner_client, store, monkeypatch, django_capture_on_commit_callbacks
+):
+    from customers.services import merge as merge_services
+
+    monkeypatch.setattr("customers.views.profile.DUPLICATES_INLINE_LIMIT", 0)
+    first = CustomerFactory(store=store, email="jane.doe@example.org")
+    second = CustomerFactory(store=store, email="janedoe+shop@example.org")
+    url = f"/store/{store.slug}/customers/duplicates/"
+    page = owner_client.get(url)
+    assert b"Search the store for duplicates" in page.content
+    with django_capture_on_commit_callbacks(execute=True):
+        assert owner_client.post(url).status_code == 302
+    job, groups = merge_services.duplicate_groups_latest(store=store)
+    assert job.status == "succeeded"
+    assert [{c.pk for c in g.customers} for g in groups] == [{first.pk, second.pk}]
+    page = owner_client.get(url)
+    assert b"janedoe+shop@example.org" in page.content
+    assert b"Search again" in page.content
