@@ -1,6 +1,7 @@
 """The customer list: filters (in the URL, shown as chips), sorting, keyset pages, a cheap
 total, and bulk actions on the selection or on everything the filters match."""
 
+from functools import partial
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -8,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -91,14 +93,22 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
     store = request.store
     query = _filter_query(request.GET)
     panel_open = request.GET.get(PANEL_PARAM) == PANEL_FILTERS
-    filters = _filter_set(query, store, all_fields=panel_open)
-    if filters.form.errors and not panel_open:
-        # Show the marked fields (with every custom field among them) at once.
-        panel_open, filters = True, _filter_set(query, store, all_fields=True)
-    if panel_open:
-        filters.choices_load()
+    filtered = any(key != "sort" for key in query)
+    if filtered or panel_open:
+        filters = _filter_set(query, store, all_fields=panel_open)
+        if filters.form.errors and not panel_open:
+            # Show the marked fields (with every custom field among them) at once.
+            panel_open, filters = True, _filter_set(query, store, all_fields=True)
+        if panel_open:
+            filters.choices_load()
+        conditions, chips = filters.conditions(), filters.chips()
+    else:
+        # No filter in the URL: nothing to validate, nothing to show (the FilterSet and its
+        # form are built only if something asks for them).
+        filters = SimpleLazyObject(partial(_filter_set, query, store, all_fields=False))
+        conditions, chips = [], []
     sort = ListSort.parse(request.GET.get("sort"))
-    customers = customers_matching(store, filters.conditions())
+    customers = customers_matching(store, conditions)
     page = customer_page(
         customers,
         sort=sort,
@@ -108,7 +118,6 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
         number=_page_number(request.GET.get("page")),
     )
     count = customer_count_hint(customers)
-    chips = filters.chips()
     page_count = -(-count.value // PAGE_SIZE) if count.exact else None
     bulk_actions = [
         (name, action.label)
