@@ -1,0 +1,1 @@
+"""CSV import and export of orders (native format) and of ordered products."""
