@@ -16,14 +16,17 @@ import is idempotent, so running the file again finishes it.
 """
 
 import csv
+import gc
 import pickle
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import IO, Any, BinaryIO
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,6 +55,7 @@ from .widgets import (
     cell_text,
     datetime_parse,
     number_parse,
+    widget_cleaner,
 )
 
 BATCH_SIZE = 5000
@@ -114,6 +118,7 @@ class ImportOptions:
     on_error: str = "abort"  # or "skip"
     encoding: str | None = None
     actor: Any = None
+    job_id: int | None = None  # recorded on each imported customer's activity event
 
 
 @dataclass
@@ -166,6 +171,20 @@ class PreparedRow:
     note: str
     password: str | None
 
+    def as_tuple(self) -> tuple:
+        """The fields in order, not copied (``dataclasses.astuple`` deep-copies)."""
+        return (
+            self.number,
+            self.email,
+            self.action,
+            self.customer_id,
+            self.fields,
+            self.tags,
+            self.addresses,
+            self.note,
+            self.password,
+        )
+
 
 ProgressCallback = Callable[[int, int, dict[str, int]], None]
 
@@ -191,9 +210,16 @@ class ColumnPlan:
     custom: list[CustomColumn]
     ignored: list[str]
 
-    @property
+    @cached_property
     def attributes(self) -> set[str]:
         return {column.attribute for column, _indexes in self.columns}
+
+    @cached_property
+    def cleaners(self) -> list[tuple[Column, list[int], Callable[[str], Any]]]:
+        """Each column with its cell positions and its widget's (fast) cleaner."""
+        return [
+            (column, indexes, widget_cleaner(column.widget)) for column, indexes in self.columns
+        ]
 
     @classmethod
     def build(
@@ -308,14 +334,14 @@ class _Checker:
         values: dict[str, Any] = {}
         problems = []
         width = len(cells)
-        for column, indexes in self.plan.columns:
+        for column, indexes, cleaner in self.plan.cleaners:
             raw = ""
             for index in indexes:
                 if index < width and cells[index].strip():
                     raw = cells[index]
                     break
             try:
-                values[column.attribute] = column.widget.clean(raw)
+                values[column.attribute] = cleaner(raw)
             except ValueError as error:
                 problems.append((column, raw, str(error)))
         custom = {}
@@ -383,12 +409,7 @@ class _Checker:
         """Compare a batch of clean rows with the store's customers (a few queries)."""
         attributes = self.plan.attributes
         emails = [values["email"] for _n, values in batch]
-        existing = {
-            row["email"]: row
-            for row in Customer.objects.filter(store=self.store, email__in=emails).values(
-                "id", "email", "user_id", *UPDATABLE
-            )
-        }
+        existing = {row["email"]: row for row in self._existing(emails)}
         ids = [row["id"] for row in existing.values()]
         tags_of: dict[int, set[str]] = {}
         addresses_of: dict[tuple[int, str], dict[str, str]] = {}
@@ -485,6 +506,16 @@ class _Checker:
                 )
             )
         return prepared
+
+    def _existing(self, emails: list[str]) -> Iterator[dict[str, Any]]:
+        """The store's customers with these emails (one query)."""
+        customers = Customer.objects.filter(store=self.store)
+        if connection.vendor == "postgresql":
+            # One array parameter instead of thousands of placeholders to build and send.
+            customers = customers.extra(where=["email = ANY(%s)"], params=[emails])
+        else:
+            customers = customers.filter(email__in=emails)
+        return customers.values("id", "email", "user_id", *UPDATABLE).iterator()
 
     def _fields(self, values: dict[str, Any]) -> dict[str, Any]:
         """The Customer columns a clean row sets (before comparing with the store)."""
@@ -589,8 +620,22 @@ def customers_import(
     for a file that cannot be imported at all. ``on_batch_commit`` runs inside each
     batch's transaction, so what it records commits exactly with the batch.
     """
-    with timezone.override(store.time_zone):  # dates without a zone are the store's
+    with timezone.override(store.time_zone), _collector_paused():  # zone: naive dates
         return _customers_import(store, source, options, on_progress, on_batch_commit)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for the import: it allocates millions of small
+    objects and no reference cycles, and the collector's repeated passes over the growing
+    heap cost a quarter of the import's time. Reference counting still frees everything."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _customers_import(
@@ -629,7 +674,8 @@ def _customers_import(
                 result.preview.append({"row": row.number, "email": row.email, "action": row.action})
         writes = [row for row in prepared if row.action != "unchanged"]
         if writes and writing:
-            pickle.dump(writes, spool, protocol=pickle.HIGHEST_PROTOCOL)
+            # Plain tuples: a third of the pickling time of the dataclass instances.
+            pickle.dump([row.as_tuple() for row in writes], spool, pickle.HIGHEST_PROTOCOL)
             result.batches += 1
         batch.clear()
 
@@ -649,7 +695,13 @@ def _customers_import(
     if not writing or (options.on_error == "abort" and result.failed):
         return result, errors.report()
     spool.seek(0)
-    writer = BatchWriter(store=store, plan=plan, actor=options.actor, new_groups=checker.new_groups)
+    writer = BatchWriter(
+        store=store,
+        plan=plan,
+        actor=options.actor,
+        new_groups=checker.new_groups,
+        job_id=options.job_id,
+    )
     writer.prepare()
     for prepared in _spooled(spool):
         with transaction.atomic():
@@ -669,9 +721,10 @@ def _customers_import(
 def _spooled(spool: BinaryIO) -> Iterator[list[PreparedRow]]:
     while True:
         try:
-            yield pickle.load(spool)
+            rows = pickle.load(spool)
         except EOFError:
             return
+        yield [PreparedRow(*row) for row in rows]
 
 
 def import_summary_lines(result: ImportResult, *, dry_run: bool) -> list[str]:

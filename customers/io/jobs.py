@@ -41,6 +41,7 @@ def customers_import_job(ctx: JobContext) -> str:
         on_error=params.get("on_error") or "abort",
         encoding=params.get("encoding") or None,
         actor=job.created_by,
+        job_id=job.pk,
     )
     committed: dict[str, int] = {"batches": 0, "rows": 0}
 

@@ -4,9 +4,10 @@ query per row.
 On PostgreSQL new customers go through ``COPY`` into a TEMP staging table and one
 ``INSERT … SELECT … ON CONFLICT (store_id, email) DO UPDATE`` (a customer created
 meanwhile by an order is updated, not duplicated); tag links, addresses and notes are
-``COPY``-ed straight into their tables. Elsewhere (SQLite) ``bulk_create`` does the same
-job. Changed existing customers are written with ``bulk_update`` grouped by the columns
-that changed. The caller runs each batch in one transaction.
+``COPY``-ed straight into their tables, and so is one ``customer.imported`` activity
+event per created or updated customer (the profile's log shows the import). Elsewhere
+(SQLite) ``bulk_create`` does the same job. Changed existing customers are written with
+``bulk_update`` grouped by the columns that changed. The caller runs each batch in one transaction.
 """
 
 import json
@@ -96,9 +97,16 @@ def rows_insert(model: type, columns: Sequence[str], rows: list[Sequence[Any]]) 
 
 class BatchWriter:
     def __init__(
-        self, *, store: Store, plan: ColumnPlan, actor: Any, new_groups: dict[str, str]
+        self,
+        *,
+        store: Store,
+        plan: ColumnPlan,
+        actor: Any,
+        new_groups: dict[str, str],
+        job_id: int | None = None,
     ) -> None:
         self.store = store
+        self.job_id = job_id
         self.plan = plan
         self.actor = actor if getattr(actor, "pk", None) else None
         self.new_groups = new_groups
@@ -157,6 +165,24 @@ class BatchWriter:
             if row.note
         ]
         rows_insert(CustomerNote, ("store", "customer", "author", "body", "created_at"), notes)
+        self._events(rows, ids, now)
+
+    def _events(self, rows: list[PreparedRow], ids: dict[str, int], now: Any) -> None:
+        """One ``customer.imported`` event per created or updated customer, with the job."""
+        actor_id = self.actor and self.actor.pk
+        data: dict[str, Any] = {
+            action: {"job": self.job_id, "action": action} for action in ("created", "updated")
+        }
+        if is_postgresql():  # COPY takes the JSON text; made once per action, not per row
+            data = {action: json.dumps(value) for action, value in data.items()}
+        events = [
+            (self.store.pk, ids[row.email], actor_id, "customer.imported", data[row.action], now)
+            for row in rows
+            if row.action in data
+        ]
+        rows_insert(
+            ActivityEvent, ("store", "customer", "actor", "verb", "data", "created_at"), events
+        )
 
     def _customers_create(self, rows: list[PreparedRow], now: Any) -> dict[str, int]:
         if not rows:
@@ -220,7 +246,8 @@ class BatchWriter:
             )
             with cursor.cursor.copy(f"COPY import_customer_stage ({columns}) FROM STDIN") as copy:
                 for value in values:
-                    copy.write_row(value[:19] + (json.dumps(value[19]),) + value[20:])
+                    custom_fields = json.dumps(value[19]) if value[19] else "{}"
+                    copy.write_row(value[:19] + (custom_fields,) + value[20:])
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM import_customer_stage "
                 "ON CONFLICT (store_id, email) DO UPDATE SET "

@@ -9,10 +9,17 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 
-from customers.io import importer, writer
+from customers.io import formats, importer, widgets, writer
 from customers.io.importer import ImportOptions, customers_import
 from customers.io.reader import FileProblem
-from customers.models import Address, Customer, CustomerNote, CustomerTag, CustomField
+from customers.models import (
+    ActivityEvent,
+    Address,
+    Customer,
+    CustomerNote,
+    CustomerTag,
+    CustomField,
+)
 from storefront_crm.jobs import job_execute, job_start
 from storefront_crm.models import Job, JobStatus, User
 from storefront_crm.tenancy import store_scope
@@ -416,6 +423,114 @@ def test_running_the_file_again_after_a_crash_finishes_it(store, monkeypatch):
 
     assert job.counts["created"] == 5 and job.counts["unchanged"] == 3
     assert Customer.objects.count() == 8
+
+
+@pytest.mark.django_db
+def test_each_imported_customer_gets_an_activity_event_with_the_job(store, owner, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_SIZE", 2)
+    CustomerFactory(store=store, email="c0@example.com", first_name="Old")
+    CustomerFactory(store=store, email="c1@example.com", first_name="C1")
+
+    job = start_import(store, many_rows(3))
+
+    events = ActivityEvent.objects.filter(verb="customer.imported").select_related("customer")
+    by_email = {event.customer.email: event for event in events}
+    assert sorted(by_email) == ["c0@example.com", "c1@example.com", "c2@example.com"]
+    assert by_email["c0@example.com"].data == {"job": job.pk, "action": "updated"}
+    assert by_email["c2@example.com"].data == {"job": job.pk, "action": "created"}
+    assert {event.actor for event in events} == {None}  # a job without a person
+
+
+@pytest.mark.django_db
+def test_unchanged_customers_get_no_activity_event(store):
+    run(store, many_rows(2))
+    run(store, many_rows(2))
+
+    assert ActivityEvent.objects.filter(verb="customer.imported").count() == 2
+
+
+NATIVE_WIDGETS = {column.attribute: column.widget for column in formats.NativeResource.columns()}
+
+
+@pytest.mark.parametrize(
+    "attribute",
+    [
+        "email",
+        "first_name",
+        "phone",
+        "total_spent",
+        "orders_count",
+        "country",
+        "is_active",
+        "customer_since",
+        "tag_names",
+        "vat_id",
+        "account_type",
+        "average_order_value",
+    ],
+)
+def test_fast_cleaners_agree_with_the_widgets(attribute):
+    widget = NATIVE_WIDGETS[attribute]
+    cells = [
+        "",
+        "  ",
+        "a@example.com",
+        " A.B+c@Example.COM ",
+        "a@b",
+        "a@localhost",
+        "a@[127.0.0.1]",
+        "x" * 250 + "@example.com",
+        "a..b@example.com",
+        "'+49 170 1",
+        "'=1+2",
+        "''x",
+        "+49",
+        "12",
+        "12.5",
+        "12.345",
+        "1.234,56",
+        "-3",
+        "007",
+        "1e3",
+        "99999999999.99",
+        "1000000000000",
+        "2147483648",
+        "DE",
+        "de",
+        "Germany",
+        "XX",
+        "yes",
+        "NO",
+        "ja",
+        "maybe",
+        "2024-03-01",
+        "01.03.2024 10:00",
+        "a, b, A",
+        'x, "y, z"',
+        "t" * 101,
+        "x" * 40,
+        "x" * 41,
+        "\tabc",
+    ]
+    cleaner = widgets.widget_cleaner(widget)
+    with zoneinfo_override("Europe/Berlin"):
+        for cell in cells:
+            expected = outcome(widget.clean, cell)
+            assert outcome(cleaner, cell) == expected, cell
+
+
+def outcome(clean, cell):
+    try:
+        value = clean(cell)
+    except ValueError as error:
+        return ("error", str(error))
+    return ("value", type(value), value)
+
+
+def zoneinfo_override(name):
+    from django.utils import timezone
+
+    return timezone.override(zoneinfo.ZoneInfo(name))
 
 
 # --- Command ---------------------------------------------------------------------------------
