@@ -1,10 +1,15 @@
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from customers.selectors import store_overview
+from storefront_crm.jobs import job_start
 from storefront_crm.tenancy import permission_required
 
+from .forms import OrderExportForm
 from .models import Order, OrderStatus
 from .selectors import order_list, sales_last_days, unprocessed_count
 
@@ -64,3 +69,31 @@ def order_detail(request: HttpRequest, store_slug: str, order_id: int) -> HttpRe
         "orders/order_detail.html",
         {"order": order, "items": order.items.select_related("product")},
     )
+
+
+@require_POST
+@permission_required("orders.export")
+def order_export(request: HttpRequest, store_slug: str) -> HttpResponse:
+    """Start an export job (orders, or ordered products) and show its page, which ends
+    with the download link."""
+    form = OrderExportForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("panel:orders", store_slug=store_slug)
+    data = form.cleaned_data
+    job = job_start(
+        store=request.store,
+        kind="orders.export",
+        actor=request.user,
+        params={
+            "what": data["what"],
+            "date_from": data["date_from"].isoformat() if data["date_from"] else None,
+            "date_to": data["date_to"].isoformat() if data["date_to"] else None,
+            "status": data["status"] or None,
+            "source": "browser",
+        },
+    )
+    messages.success(request, _("Export started."))
+    return redirect("panel:job", store_slug=store_slug, job_id=job.pk)
