@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from storefront_crm.models import Store
@@ -64,6 +64,10 @@ CUSTOMER_COLUMNS = (
     "created_at",
     "updated_at",
 )
+
+
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps(value) if value else "{}"
 
 
 def is_postgresql() -> bool:
@@ -149,6 +153,7 @@ class BatchWriter:
         return self.default_groups[kind]
 
     def write(self, rows: list[PreparedRow]) -> None:
+        """Write one batch; the caller's transaction commits it."""
         now = timezone.now()
         created = [row for row in rows if row.action == "created"]
         updated = [row for row in rows if row.action == "updated"]
@@ -228,7 +233,37 @@ class BatchWriter:
                 batch_size=2000,
             )
             return {c.email: c.pk for c in customers}
-        return self._customers_upsert_postgresql(rows, values)
+        return self._customers_copy_postgresql(rows, values)
+
+    def _customers_copy_postgresql(
+        self, rows: list[PreparedRow], values: list[tuple]
+    ) -> dict[str, int]:
+        """New customers ``COPY``-ed straight into the table, with ids drawn from its
+        sequence beforehand (COPY returns none). Should one of the emails have appeared
+        meanwhile (an order created that customer), the COPY is undone and the batch goes
+        through the upsert instead."""
+        from psycopg.errors import UniqueViolation
+
+        table = Customer._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, len(values)],
+            )
+            ids = [pk for (pk,) in cursor.fetchall()]
+        columns = ", ".join(("id", *CUSTOMER_COLUMNS))
+        copy_sql = f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN"
+        try:
+            with (
+                transaction.atomic(),
+                connection.cursor() as cursor,
+                cursor.cursor.copy(copy_sql) as copy,
+            ):
+                for pk, value in zip(ids, values, strict=True):
+                    copy.write_row((pk, *value[:19], _json(value[19]), *value[20:]))
+        except UniqueViolation:
+            return self._customers_upsert_postgresql(rows, values)
+        return {row.email: pk for row, pk in zip(rows, ids, strict=True)}
 
     def _customers_upsert_postgresql(
         self, rows: list[PreparedRow], values: list[tuple]
@@ -246,8 +281,7 @@ class BatchWriter:
             )
             with cursor.cursor.copy(f"COPY import_customer_stage ({columns}) FROM STDIN") as copy:
                 for value in values:
-                    custom_fields = json.dumps(value[19]) if value[19] else "{}"
-                    copy.write_row(value[:19] + (custom_fields,) + value[20:])
+                    copy.write_row((*value[:19], _json(value[19]), *value[20:]))
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM import_customer_stage "
                 "ON CONFLICT (store_id, email) DO UPDATE SET "

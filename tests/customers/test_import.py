@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from customers.io import formats, importer, widgets, writer
 from customers.io.importer import ImportOptions, customers_import
@@ -439,6 +440,21 @@ def test_each_imported_customer_gets_an_activity_event_with_the_job(store, owner
     assert by_email["c0@example.com"].data == {"job": job.pk, "action": "updated"}
     assert by_email["c2@example.com"].data == {"job": job.pk, "action": "created"}
     assert {event.actor for event in events} == {None}  # a job without a person
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+def test_a_customer_created_meanwhile_is_updated_not_duplicated(store, monkeypatch):
+    # Checked as new, but an order created the customer before the batch was written.
+    monkeypatch.setattr(importer._Checker, "_existing", lambda self, emails: iter(()))
+    CustomerFactory(store=store, email="c1@example.com", first_name="Before")
+
+    result = run(store, many_rows(3), on_error="abort")
+
+    assert result.created == 3 and result.written
+    assert Customer.objects.count() == 3
+    assert customer("c1@example.com").first_name == "C1"
+    assert list(customer("c1@example.com").tags.names()) == ["batch"]
 
 
 @pytest.mark.django_db
