@@ -262,6 +262,7 @@ class CustomerPage:
     has_previous: bool
     next_cursor: str | None
     previous_cursor: str | None
+    count: "CountHint | None" = None  # with ``count=True``: how many match in all
 
 
 def customer_page(
@@ -272,11 +273,26 @@ def customer_page(
     after: str | None = None,
     before: str | None = None,
     number: int = 1,
+    count: bool = False,
 ) -> CustomerPage:
     """One page of ``customers`` by keyset: ``after``/``before`` a cursor, or page ``number``
-    (the boundary found by an offset over the sort index, then a keyset read)."""
+    (the boundary found by an offset over the sort index, then a keyset read). With
+    ``count``, also ``customer_count_hint(customers)``: on PostgreSQL in the same round trip
+    as the rows."""
     number = max(1, number)
     customers = customers.select_related(None).prefetch_related(None)
+    # The count rides with the first row query (the only one, but on a jump past the end).
+    counted: list[CountHint] = []
+    count_of = customers if count else None
+
+    def _rows(page_query: QuerySet[Customer]) -> list[CustomerRow]:
+        nonlocal count_of
+        rows, hint = _rows_and_count(page_query, count_of)
+        if hint is not None:
+            counted.append(hint)
+            count_of = None
+        return rows
+
     after_values, before_values = cursor_decode(sort, after), cursor_decode(sort, before)
     forward = ">" if not sort.descending else "<"
     backward = "<" if not sort.descending else ">"
@@ -290,7 +306,7 @@ def customer_page(
         rows = rows[:page_size][::-1]
         has_next = True
     else:
-        page_rows: list[Customer] | None = None
+        page_rows: list[CustomerRow] | None = None
         jumped = False
         if after_values is None and number > 1:
             # A page jump in one query: the rows after the row found by an offset over the
@@ -312,6 +328,8 @@ def customer_page(
         has_next = len(page_rows) > page_size
         rows = page_rows[:page_size]
         has_previous = after_values is not None or jumped
+    if count_of is not None:  # not sent along with the rows: SQLite
+        counted.append(customer_count_hint(count_of))
     return CustomerPage(
         customers=rows,
         number=number,
@@ -319,17 +337,21 @@ def customer_page(
         has_previous=has_previous and bool(rows),
         next_cursor=cursor_encode(sort, rows[-1]) if rows else None,
         previous_cursor=cursor_encode(sort, rows[0]) if rows else None,
+        count=counted[0] if counted else None,
     )
 
 
-def _rows(customers: QuerySet[Customer]) -> list[CustomerRow]:
+def _rows_and_count(
+    customers: QuerySet[Customer], count_of: QuerySet[Customer] | None
+) -> tuple[list[CustomerRow], "CountHint | None"]:
     """The page's rows; on PostgreSQL with their tag names in the same query (an array
-    subquery per row, answered by the unique index on store, customer, tag), elsewhere
-    with one more query for the page."""
+    subquery per row, answered by the unique index on store, customer, tag) and, when
+    ``count_of`` is given, with its count hint's statements in the same round trip.
+    Elsewhere the tags take one more query and the count is left to the caller."""
     if connection.vendor != "postgresql":
         rows = [CustomerRow(*values) for values in customers.values_list(*ROW_VALUES)]
         _tag_names_attach(rows)
-        return rows
+        return rows, None
     # Raw SQL because the equivalent ArraySubquery costs more to build and relabel in
     # Python than the query takes to run; it names the outer table, the base alias.
     qn = connection.ops.quote_name
@@ -343,7 +365,22 @@ def _rows(customers: QuerySet[Customer]) -> list[CustomerRow]:
         output_field=ArrayField(models.CharField()),
     )
     values = customers.annotate(tag_names=tag_names).values_list(*ROW_VALUES, "tag_names")
-    return [CustomerRow(*row) for row in values]
+    if count_of is None:
+        return [CustomerRow(*row) for row in values], None
+    rows_sql, rows_params = values.query.sql_with_params()
+    with connection.cursor() as cursor:
+        if not isinstance(cursor.cursor, psycopg.ClientCursor):
+            return [CustomerRow(*row) for row in values], customer_count_hint(count_of)
+        count_sql, count_params = _count_statements(count_of)
+        # Plain values need no converters on PostgreSQL (psycopg already gives Decimal,
+        # aware datetimes and lists), so the rows are read straight from the cursor.
+        cursor.execute(f"{rows_sql}; {count_sql}", [*rows_params, *count_params])
+        rows = [CustomerRow(*row) for row in cursor.fetchall()]
+        cursor.nextset()
+        bounded = cursor.fetchone()[0]
+        cursor.nextset()
+        plan = cursor.fetchone()[0]
+    return rows, _count_hint(bounded, plan)
 
 
 def _tag_names_attach(customers: list[CustomerRow]) -> None:
@@ -389,28 +426,46 @@ def customer_count_hint(customers: QuerySet[Customer]) -> CountHint:
     beyond that use PostgreSQL's planner estimate. On PostgreSQL the bounded count and the
     ``EXPLAIN`` travel together in one round trip (client-side binding sends both
     statements as one query); planning costs far less than another round trip."""
-    customers = customers.select_related(None).prefetch_related(None).order_by()
-    matching = customers.values("pk")
     if connection.vendor != "postgresql":
-        bounded = matching[: EXACT_COUNT_LIMIT + 1].count()
+        matching = customers.select_related(None).prefetch_related(None).order_by()
+        bounded = matching.values("pk")[: EXACT_COUNT_LIMIT + 1].count()
         if bounded <= EXACT_COUNT_LIMIT:
             return CountHint(bounded, exact=True)
         return CountHint(EXACT_COUNT_LIMIT + 1, exact=False)
-    sql, params = matching.query.sql_with_params()
-    bounded_sql = f"SELECT count(*) FROM ({sql} LIMIT {EXACT_COUNT_LIMIT + 1}) bounded"
     with connection.cursor() as cursor:
         if isinstance(cursor.cursor, psycopg.ClientCursor):
-            cursor.execute(f"{bounded_sql}; EXPLAIN (FORMAT JSON) {sql}", [*params, *params])
+            sql, params = _count_statements(customers)
+            cursor.execute(sql, params)
             bounded = cursor.fetchone()[0]
             cursor.nextset()
             plan = cursor.fetchone()[0]
         else:  # server-side binding: one statement per query
-            cursor.execute(bounded_sql, params)
-            bounded = cursor.fetchone()[0]
-            plan = None
+            sql, params = _matching_sql(customers)
+            cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT {EXACT_COUNT_LIMIT + 1}) b", params)
+            bounded, plan = cursor.fetchone()[0], None
             if bounded > EXACT_COUNT_LIMIT:
                 cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
                 plan = cursor.fetchone()[0]
+    return _count_hint(bounded, plan)
+
+
+def _matching_sql(customers: QuerySet[Customer]) -> tuple[str, tuple[Any, ...]]:
+    matching = customers.select_related(None).prefetch_related(None).order_by().values("pk")
+    return matching.query.sql_with_params()
+
+
+def _count_statements(customers: QuerySet[Customer]) -> tuple[str, list[Any]]:
+    """The bounded count and the planner's estimate as two statements of one query (for a
+    client-side binding cursor); their results come as two result sets."""
+    sql, params = _matching_sql(customers)
+    return (
+        f"SELECT count(*) FROM ({sql} LIMIT {EXACT_COUNT_LIMIT + 1}) bounded; "
+        f"EXPLAIN (FORMAT JSON) {sql}",
+        [*params, *params],
+    )
+
+
+def _count_hint(bounded: int, plan: Any) -> CountHint:
     if bounded <= EXACT_COUNT_LIMIT:
         return CountHint(bounded, exact=True)
     if isinstance(plan, str):

@@ -116,8 +116,9 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
         after=request.GET.get("after"),
         before=request.GET.get("before"),
         number=_page_number(request.GET.get("page")),
+        count=True,
     )
-    count = customer_count_hint(customers)
+    count = page.count
     page_count = -(-count.value // PAGE_SIZE) if count.exact else None
     bulk_actions = [
         (name, action.label)

@@ -145,7 +145,7 @@ def customer_rows_html(
             f'<td class="wrap">{tags}</td>'
             f'<td class="num"><a href="{orders_url}?customer={pk}" title="{orders_title}">'
             f"{customer.orders_count}</a></td>"
-            f'<td class="num">{money(customer.total_spent)}</td>'
+            f'<td class="num">{escape(money(customer.total_spent))}</td>'
             f"<td>{last_order}</td>"
             f"<td>{day(customer.customer_since)}</td>"
             f"<td>{account}{blocked if customer.is_blocked else ''}"
