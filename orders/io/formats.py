@@ -14,6 +14,7 @@ same rules: decimal commas, day-first dates, neutralised formula cells.
 from typing import Any
 
 from django.db.models import TextChoices
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from import_export.widgets import Widget
 
@@ -38,15 +39,24 @@ class ChoiceWidget(Widget):
     def __init__(self, choices: type[TextChoices]) -> None:
         super().__init__()
         self.choices = choices
+        self._names: dict[str | None, dict[str, str]] = {}  # per language
+
+    def _lookup(self) -> dict[str, str]:
+        language = get_language()
+        if language not in self._names:
+            names = {}
+            for choice in self.choices:
+                for name in (choice.value, choice.value.replace("_", " "), str(choice.label)):
+                    names[name.lower()] = choice.value
+            self._names[language] = names
+        return self._names[language]
 
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> str | None:
         text = " ".join(cell_text(value).lower().split())
         if not text:
             return None
-        for choice in self.choices:
-            names = {choice.value, choice.value.replace("_", " "), str(choice.label).lower()}
-            if text in names:
-                return choice.value
+        if text in self._lookup():
+            return self._lookup()[text]
         raise ValueError(
             _("Unknown status “%(value)s”; one of: %(choices)s.")
             % {"value": text, "choices": ", ".join(self.choices.values)}

@@ -14,9 +14,9 @@ Rules (documented for merchants in the command's help):
   so orders placed afterwards continue the numbering.
 - Customers follow ``order_create``: ``Customer Email`` (when given) names the profile the
   order belongs to (created when missing); otherwise a profile with the order's email
-  takes the order, and a paid order for an email without a profile creates one. The
-  aggregates of every touched customer are recomputed once per batch, in the same
-  transaction as the batch.
+  takes the order, and a paid order for an email without a profile creates one (as
+  ``customer_get_or_create_for_order`` would, in bulk). The aggregates of every touched
+  customer are recomputed once per batch, in the same transaction as the batch.
 - Subtotal must be the sum of the items, total = subtotal − discount + shipping + tax;
   empty money cells are computed (subtotal, total) or zero (discount, shipping, tax).
 - Memory stays bounded: the file is streamed twice (check, then write) and only one
@@ -36,8 +36,8 @@ from django.utils.translation import gettext_noop
 
 from customers.io.formats import ADDRESS_KINDS, ADDRESS_PARTS
 from customers.io.reader import FileInfo, FileProblem, file_sniff, rows_read
-from customers.models import ActivityEvent, Customer
-from customers.services import customer_get_or_create_for_order
+from customers.models import AccountType, ActivityEvent, Customer, CustomerSource
+from customers.services import group_default
 from storefront_crm.models import Store
 
 from ..models import (
@@ -480,16 +480,25 @@ def _batch_write(
             "email", "id"
         )
     )
-    orders = []
+    new_emails: list[str] = []
     for draft in fresh:
         values = draft.values
         email = values["customer_email"] or values["email"]
         if email not in customers and (
             values["customer_email"] or values["payment_status"] == PaymentStatus.PAID
         ):
-            customers[email] = customer_get_or_create_for_order(store=store, email=email).pk
-            result.customers_created += 1
-        orders.append(_order_build(store, draft, customers.get(email)))
+            customers[email] = 0  # created below, before any order needs its id
+            new_emails.append(email)
+    customers.update(_profiles_create(store, actor, new_emails))
+    result.customers_created += len(new_emails)
+    orders = [
+        _order_build(
+            store,
+            draft,
+            customers.get(draft.values["customer_email"] or draft.values["email"]),
+        )
+        for draft in fresh
+    ]
     Order.objects.bulk_create(orders)
     products = _products_by_sku(store, fresh)
     OrderItem.objects.bulk_create(
@@ -520,6 +529,31 @@ def _batch_write(
     result.created += len(orders)
     result.items += sum(len(d.items) for d in fresh)
     return orders
+
+
+def _profiles_create(store: Store, actor: Any, emails: list[str]) -> dict[str, int]:
+    """``customer_get_or_create_for_order`` for a batch: guests from an order (source
+    "order", the Guests group, a "customer.created" event each), in two statements. The
+    emails were looked up in this transaction; a profile created meanwhile by a checkout
+    makes the insert fail and the whole import roll back (run it again)."""
+    if not emails:
+        return {}
+    group = group_default(store, AccountType.GUEST)
+    created = Customer.objects.bulk_create(
+        Customer(store=store, email=email, group=group, source=CustomerSource.ORDER)
+        for email in emails
+    )
+    ActivityEvent.objects.bulk_create(
+        ActivityEvent(
+            store=store,
+            customer=customer,
+            actor=actor if getattr(actor, "pk", None) else None,
+            verb="customer.created",
+            data={"source": CustomerSource.ORDER},
+        )
+        for customer in created
+    )
+    return {customer.email: customer.pk for customer in created}
 
 
 def _order_build(store: Store, draft: OrderDraft, customer_id: int | None) -> Order:
