@@ -44,6 +44,15 @@ def orders_import_job(ctx: JobContext) -> str:
             )
     except ServiceError as problem:
         raise JobFailed(problem.message) from None
+    except Exception as error:
+        logger.exception("Order import job %s stopped", job.pk)
+        raise JobFailed(
+            _(
+                "The import stopped on an error (%(error)s); nothing was imported (the orders "
+                "of a file are written in one transaction)."
+            )
+            % {"error": error}
+        ) from error
     ctx.progress(job.progress_total or 0, None, **result.counts())
     if result.errors:
         ctx.add_errors(result.errors)

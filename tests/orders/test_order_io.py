@@ -470,3 +470,50 @@ def test_export_command_stdout_file_and_dates(store, tmp_path):
     with pytest.raises(CommandError, match="not a date"):
         call_command("export_orders", "--store", "alpha", "--from", "01/02/2024")
     assert ActivityEvent.objects.filter(verb="orders.exported").count() == 3
+
+
+@pytest.mark.django_db
+def test_spreadsheet_habits_bom_semicolons_latin1_day_first_decimal_commas(store):
+    text = (
+        "Order Number;Placed At;Email;Payment Status;Discount;Total;Item Name;Item Quantity;"
+        "Item Unit Price\r\n"
+        '41;01.05.2024 10:00;kunde@example.de;Paid;1,00;21,50;Größe M;2;"11,25"\r\n'
+    )
+
+    result = run_import(store, text.encode("cp1252"))
+
+    assert not result.errors and result.encoding == "cp1252" and result.delimiter == ";"
+    order = Order.objects.get(number=41)
+    assert order.total == Decimal("21.50") and order.payment_status == PaymentStatus.PAID
+    assert order.items.get().name == "Größe M"
+    assert order.placed_at == datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+    bom = run_import(store, b"\xef\xbb\xbf" + text.replace("41;", "42;").encode("utf-8"))
+    assert bom.created == 1
+
+
+@pytest.mark.django_db
+def test_a_crash_mid_file_leaves_the_store_as_it_was(store, monkeypatch, tmp_path):
+    monkeypatch.setattr("orders.io.importer.BATCH_ORDERS", 1)
+    calls = []
+    real = __import__("orders.io.importer", fromlist=["_batch_write"])._batch_write
+
+    def crash_on_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("worker lost")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("orders.io.importer._batch_write", crash_on_second)
+    path = tmp_path / "two.csv"
+    path.write_text(
+        f"{HEADER}\n1,2024-05-01,a@example.org,new,paid,,,,,,Mug,,1,5\n"
+        f"2,2024-05-01,b@example.org,new,paid,,,,,,Mug,,1,5\n"
+    )
+    out = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import_orders", "--store", "alpha", str(path), stdout=out)
+
+    assert "nothing was imported" in out.getvalue()
+    assert Order.objects.count() == Customer.objects.count() == 0
+    assert not OrderSequence.objects.filter(last_number__gt=0).exists()
