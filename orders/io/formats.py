@@ -6,6 +6,13 @@ rows are simply the consecutive rows with the same ``Order Number``. On import t
 columns of an order's later rows may be left empty (they repeat the first row); a
 different value is a problem.
 
+``Customer Email`` is the email of the profile the order belongs to (it may differ from
+the order's own email after a reassignment). Empty means "let the rules decide", as
+``order_create`` does: a profile with the order's email takes it, a paid order creates one.
+So the round trip (export, import into an empty store, export) is exact for orders whose
+profile link follows those rules, which is every order except a paid order detached from
+its profile by hand (it comes back with a profile).
+
 The columns are ``customers.io.formats.Column`` fields (django-import-export fields with
 header aliases and the same widgets as the customer formats), so cells are read with the
 same rules: decimal commas, day-first dates, neutralised formula cells.
