@@ -46,11 +46,9 @@ def orders_import_job(ctx: JobContext) -> str:
         raise JobFailed(problem.message) from None
     except Exception as error:
         logger.exception("Order import job %s stopped", job.pk)
+        # The orders of a file are written in one transaction: nothing of it stays.
         raise JobFailed(
-            _(
-                "The import stopped on an error (%(error)s); nothing was imported (the orders "
-                "of a file are written in one transaction)."
-            )
+            _("The import stopped on an error (%(error)s); nothing was imported.")
             % {"error": error}
         ) from error
     ctx.progress(job.progress_total or 0, None, **result.counts())
