@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from customers.models import ActivityEvent, Customer, CustomerSource
 from orders.io.exporter import ordered_products_export, orders_export
@@ -28,6 +29,13 @@ HEADER = (
     "Order Number,Placed At,Email,Status,Payment Status,Subtotal,Discount,Shipping,Tax,Total,"
     "Item Name,Item SKU,Item Quantity,Item Unit Price"
 )
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English, whatever an earlier test left active."""
+    with translation.override("en"):
+        yield
 
 
 def export_bytes(store, **kwargs) -> bytes:
