@@ -23,6 +23,17 @@ def _eager_celery(settings):
 
 
 @pytest.fixture(autouse=True)
+def _english_by_default():
+    """Requests activate the language they ask for and leave it active in this thread; every
+    test starts in English whatever an earlier test's request chose."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
