@@ -1,12 +1,17 @@
 """Import N new customers from a Shopify file (tags and addresses included) three ways.
 
-    python -m bench customer_import [--rows 100000] [--row-by-row-rows 5000] [--no-record]
+    python -m bench customer_import [--rows 100000] [--rounds 3] [--row-by-row-rows 5000]
+        [--no-record]
 
-1. our import (``customers.io.importer.customers_import``: check pass, spool, bulk write);
+1. our import (``customers.io.importer.customers_import``: check pass, spool, bulk write,
+   an activity event per customer);
 2. baseline: PostgreSQL ``COPY`` of the same rows (already converted, only the COPY timed)
    into the customer table;
 3. baseline: django-import-export's default row-by-row ``import_data`` with the same
-   resource, timed on the first ``--row-by-row-rows`` rows and extrapolated linearly.
+   resource, timed once on the first ``--row-by-row-rows`` rows and extrapolated linearly.
+
+1 and 2 run ``--rounds`` times each, alternating, the order swapped every round; the
+medians are compared (the machine is shared, single runs vary a lot).
 
 Each run uses fresh stores (kept; use a bench database of its own).
 Results are appended to bench/RESULTS.md.
@@ -15,6 +20,7 @@ Results are appended to bench/RESULTS.md.
 import argparse
 import csv
 import os
+import statistics
 import tempfile
 import time
 from datetime import date
@@ -188,6 +194,7 @@ def record(lines: list[str]) -> None:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench customer_import")
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--row-by-row-rows", type=int, default=5_000)
     parser.add_argument(
         "--remove",
@@ -202,8 +209,17 @@ def main(argv: list[str]) -> None:
         path = Path(folder) / "shopify.csv"
         shopify_file(path, args.rows)
         size = path.stat().st_size
-        ours, counts = time_our_import(path)
-        copy = time_copy(path)
+        times: dict[str, list[float]] = {"ours": [], "copy": []}
+        for round_number in range(args.rounds):
+            for name in ("ours", "copy") if round_number % 2 == 0 else ("copy", "ours"):
+                if name == "ours":
+                    elapsed, counts = time_our_import(path)
+                else:
+                    elapsed = time_copy(path)
+                times[name].append(elapsed)
+                print(f"round {round_number + 1}: {name} {elapsed:.2f} s", flush=True)
+        ours = statistics.median(times["ours"])
+        copy = statistics.median(times["copy"])
         row_by_row = time_row_by_row(path, args.row_by_row_rows)
         extrapolated = row_by_row * args.rows / args.row_by_row_rows
         if args.remove:
@@ -212,20 +228,23 @@ def main(argv: list[str]) -> None:
         f"## customer_import — {date.today().isoformat()}",
         "",
         "Command: `DATABASE_URL=" + os.environ.get("DATABASE_URL", "") + " python -m bench "
-        f"customer_import --rows {args.rows} --row-by-row-rows {args.row_by_row_rows}`",
+        f"customer_import --rows {args.rows} --rounds {args.rounds} "
+        f"--row-by-row-rows {args.row_by_row_rows}`",
         "",
         f"{args.rows:,} new customers, Shopify format ({size / 1e6:.1f} MB: 2 tags each, a "
-        "default address, phones with a spreadsheet apostrophe).",
+        "default address, phones with a spreadsheet apostrophe). Ours and the COPY "
+        f"alternate for {args.rounds} rounds (order swapped each round); medians.",
         "",
-        "| path | seconds | rows/s | ratio |",
-        "| --- | ---: | ---: | --- |",
-        f"| our import (check pass + COPY/upsert batches, tags, addresses) | {ours:.2f} | "
+        "| path | median s | runs (s) | rows/s | ratio |",
+        "| --- | ---: | --- | ---: | --- |",
+        "| our import (check pass, COPY batches: customers, tags, addresses, activity "
+        f"events) | {ours:.2f} | {', '.join(f'{t:.1f}' for t in times['ours'])} | "
         f"{args.rows / ours:,.0f} | {ours / copy:.2f}× COPY (target ≤ 3×) |",
         f"| PostgreSQL COPY of the same customer rows only (baseline) | {copy:.2f} | "
-        f"{args.rows / copy:,.0f} | 1× |",
-        f"| django-import-export row by row, {args.row_by_row_rows:,} rows measured | "
-        f"{row_by_row:.2f} | {args.row_by_row_rows / row_by_row:,.0f} | |",
-        f"| … extrapolated linearly to {args.rows:,} rows | {extrapolated:.1f} | | "
+        f"{', '.join(f'{t:.1f}' for t in times['copy'])} | {args.rows / copy:,.0f} | 1× |",
+        f"| django-import-export row by row, {args.row_by_row_rows:,} rows measured once | "
+        f"{row_by_row:.2f} | | {args.row_by_row_rows / row_by_row:,.0f} | |",
+        f"| … extrapolated linearly to {args.rows:,} rows | {extrapolated:.1f} | | | "
         f"ours is {extrapolated / ours:.1f}× faster (target ≥ 20×) |",
         "",
         f"Counts of our import: {counts}",
