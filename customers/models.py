@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
-from storefront_crm.models import Store, store_scoped_manager
+from storefront_crm.models import store_foreign_key, store_scoped_manager
 
 
 class GroupKind(models.TextChoices):
@@ -23,7 +23,7 @@ class GroupKind(models.TextChoices):
 class CustomerGroup(models.Model):
     """A label with a discount; every store has the two defaults, Guests and Standard."""
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    store = store_foreign_key()
     name = models.CharField(_("name"), max_length=80)
     kind = models.CharField(
         _("kind"), max_length=16, choices=GroupKind.choices, default=GroupKind.CUSTOM
@@ -65,7 +65,7 @@ class CustomerGroup(models.Model):
 class CustomerTag(TagBase):
     """A tag of one store; the same word in two stores is two tags."""
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    store = store_foreign_key()
     # TagBase makes these unique across the table; ours are unique per store.
     name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(_("slug"), max_length=100, allow_unicode=True)
@@ -85,7 +85,7 @@ class CustomerTag(TagBase):
 
 
 class TaggedCustomer(TaggedItemBase):
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    store = store_foreign_key(checked_through_parent=True)
     content_object = models.ForeignKey(
         "Customer",
         on_delete=models.CASCADE,
@@ -135,7 +135,7 @@ class Customer(models.Model):
     order change; ``manage.py recompute_customer_stats`` rebuilds them.
     """
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    store = store_foreign_key(checked_through_parent=True)
     email = models.EmailField(_("email"), max_length=254)
     first_name = models.CharField(_("first name"), max_length=150, blank=True)
     last_name = models.CharField(_("last name"), max_length=150, blank=True)
@@ -257,7 +257,7 @@ class AddressKind(models.TextChoices):
 class Address(models.Model):
     """A saved address of a customer; at most one default shipping and one default billing."""
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    store = store_foreign_key(checked_through_parent=True)
     customer = models.ForeignKey(
         Customer,
         on_delete=models.CASCADE,
@@ -304,7 +304,7 @@ class Address(models.Model):
 class CustomerNote(models.Model):
     """An internal note: staff only, never shown to the shopper."""
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    store = store_foreign_key(checked_through_parent=True)
     customer = models.ForeignKey(
         Customer,
         on_delete=models.CASCADE,
@@ -352,7 +352,7 @@ class CustomField(models.Model):
     """A field a store defines for all its customers; values live in ``Customer.custom_fields``
     under ``key``."""
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    store = store_foreign_key()
     key = models.SlugField(_("key"), max_length=60)
     label = models.CharField(_("label"), max_length=100)
     field_type = models.CharField(
@@ -378,7 +378,7 @@ class CustomField(models.Model):
 class ActivityEvent(models.Model):
     """One line of a customer's activity log: who changed what, and when."""
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    store = store_foreign_key()
     customer = models.ForeignKey(
         Customer,
         null=True,

@@ -7,13 +7,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
-from storefront_crm.models import Store, store_scoped_manager
+from storefront_crm.models import Store, store_foreign_key, store_scoped_manager
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "default": Decimal("0")}
 
 
 class Product(models.Model):
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    store = store_foreign_key()
     name = models.CharField(_("name"), max_length=200)
     sku = models.CharField(_("SKU"), max_length=64, blank=True)
     price = models.DecimalField(_("price"), **MONEY)
@@ -85,7 +85,7 @@ class OrderSequence(models.Model):
 
 
 class Order(models.Model):
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    store = store_foreign_key()
     number = models.PositiveIntegerField(_("number"))
     customer = models.ForeignKey(
         Customer,
@@ -158,7 +158,7 @@ class Order(models.Model):
 
 
 class OrderItem(models.Model):
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    store = store_foreign_key(checked_through_parent=True)
     order = models.ForeignKey(
         Order,
         on_delete=models.CASCADE,

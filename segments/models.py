@@ -6,13 +6,13 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from storefront_crm.models import Store, store_scoped_manager
+from storefront_crm.models import store_foreign_key, store_scoped_manager
 
 
 class Segment(models.Model):
     """Customers that match ``conditions`` (``customers.conditions`` JSON), evaluated live."""
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    store = store_foreign_key()
     name = models.CharField(_("name"), max_length=120)
     conditions = models.JSONField(_("conditions"), default=list, blank=True)
     created_by = models.ForeignKey(

@@ -20,6 +20,23 @@ CURRENCY_CHOICES = [
 ]
 
 
+def store_foreign_key(*, checked_through_parent: bool = False) -> models.ForeignKey:
+    """The ``store`` column of a store-owned model.
+
+    Not indexed on its own: every index and unique constraint of these tables starts with
+    it. ``checked_through_parent``: the row's key ``(store_id, parent_id)`` to a parent that
+    carries the same store (storefront_crm/db.py) already proves the store exists, so
+    PostgreSQL need not check it a second time on every insert (bulk imports feel it).
+    """
+    return models.ForeignKey(
+        "storefront_crm.Store",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=not checked_through_parent,
+    )
+
+
 def store_scoped_manager() -> models.Manager:
     """The manager of every store-owned model: a query without an active store raises."""
     return ScopedManager(store="store")
@@ -176,7 +193,7 @@ class Job(models.Model):
 
     FINISHED = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="jobs")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="jobs", db_index=False)
     kind = models.CharField(_("kind"), max_length=64)
     status = models.CharField(
         _("status"), max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED
