@@ -240,7 +240,8 @@ class ColumnPlan:
         if not any(column.attribute == "email" for column, _i in columns):
             raise FileProblem(
                 _(
-                    "The file has no email column (for %(format)s: “%(column)s”). Columns found: %(found)s."
+                    "The file has no email column (for %(format)s: “%(column)s”). "
+                    "Columns found: %(found)s."
                 )
                 % {
                     "format": resource.label,
@@ -384,7 +385,8 @@ class _Checker:
                     "Tags",
                     ", ".join(tags),
                     _(
-                        "A store can have at most %(limit)d tags; this row's new tags (%(tags)s) would pass the limit."
+                        "A store can have at most %(limit)d tags; "
+                        "this row's new tags (%(tags)s) would pass the limit."
                     )
                     % {"limit": self.tag_limit, "tags": ", ".join(new_tags[:5])},
                     "too many tags",
@@ -558,7 +560,8 @@ class ErrorSink:
 
     def __init__(self, result: ImportResult) -> None:
         self.result = result
-        self.file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
+        # Lives as long as the import; closed by ``close()``.
+        self.file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115
         self.writer = csv.writer(self.file, lineterminator="\n")
         self.writer.writerow(["Row", "Column", "Value", "Problem"])
 
@@ -599,7 +602,8 @@ def resource_for(info: FileInfo, format_name: str) -> type[CustomerResource]:
     if detected is None:
         raise FileProblem(
             _(
-                "The format of this file was not recognised from its header (%(header)s); choose one."
+                "The format of this file was not recognised from its header (%(header)s); "
+                "choose one."
             )
             % {"header": ", ".join(info.header)[:300]}
         )
@@ -662,7 +666,7 @@ def _customers_import(
     writing = not options.dry_run
     total = info.data_rows * (2 if writing else 1)
     progress = on_progress or (lambda done, total, counts: None)
-    spool = tempfile.TemporaryFile()
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - freed with its only reference on return
     done = 0
     batch: list[tuple[int, dict[str, Any]]] = []
 
@@ -732,7 +736,8 @@ def import_summary_lines(result: ImportResult, *, dry_run: bool) -> list[str]:
     lines = [
         (_("Dry run (nothing written): ") if dry_run else "")
         + _(
-            "%(created)d created, %(updated)d updated, %(unchanged)d unchanged, %(skipped)d skipped."
+            "%(created)d created, %(updated)d updated, %(unchanged)d unchanged, "
+            "%(skipped)d skipped."
         )
         % result.counts()
     ]

@@ -250,7 +250,10 @@ def test_skip_imports_the_good_rows(store):
 def test_too_many_tags_is_a_row_problem(store, settings):
     settings.STOREFRONT_MAX_TAGS_PER_STORE = 3
     CustomerTag.objects.create(store=store, name="Existing", slug="existing")
-    data = 'Email,First Name,Accepts Email Marketing,Tags\na@x.de,A,no,"Existing, One, Two"\nb@x.de,B,no,"Three"\n'
+    data = (
+        "Email,First Name,Accepts Email Marketing,Tags\n"
+        'a@x.de,A,no,"Existing, One, Two"\nb@x.de,B,no,"Three"\n'
+    )
 
     result = run(store, data)
 
