@@ -36,6 +36,7 @@ from ..models import (
     CustomFieldType,
 )
 from ..selectors import customer_count_hint, customer_notes
+from ..selectors_profile import cursor_of, history_page
 from ..services import (
     EmailTaken,
     customer_create,
@@ -63,8 +64,10 @@ from ..services.merge import (
     merge_rows,
 )
 
-PROFILE_ORDERS = 25  # the rest is one click away in the order list
+PROFILE_ORDERS = 25  # the rest is one click away: the customer's order history
 PROFILE_EVENTS = 50
+HISTORY_ORDERS = 50  # rows per page of the order history and of the activity log
+HISTORY_EVENTS = 100
 
 
 def _customer_or_404(customer_id: int) -> Customer:
@@ -198,11 +201,13 @@ def customer_detail(request: HttpRequest, store_slug: str, customer_id: int) -> 
     last_order = customer_last_counted_order(store=store, customer=customer)
     fields = list(CustomField.objects.filter(store=store))
     values = customer.custom_fields or {}
+    # One row more than shown says whether there are older ones, in the same query.
     events = list(
         ActivityEvent.objects.filter(store=store, customer=customer).select_related("actor")[
-            :PROFILE_EVENTS
+            : PROFILE_EVENTS + 1
         ]
     )
+    shown_orders, shown_events = orders[:PROFILE_ORDERS], events[:PROFILE_EVENTS]
     return render(
         request,
         "customers/profile/detail.html",
@@ -212,8 +217,11 @@ def customer_detail(request: HttpRequest, store_slug: str, customer_id: int) -> 
             "store_tags": list(
                 CustomerTag.objects.filter(store=store).values_list("name", flat=True)
             ),
-            "orders": orders[:PROFILE_ORDERS],
-            "more_orders": len(orders) > PROFILE_ORDERS,
+            "orders": shown_orders,
+            # the history pages continue right after the last row shown here
+            "older_orders": (
+                cursor_of(shown_orders[-1], "placed_at") if len(orders) > PROFILE_ORDERS else None
+            ),
             "last_order": last_order,
             "notes": list(customer_notes(store=store, customer=customer)),
             "addresses": list(customer.addresses.all()),
@@ -222,9 +230,56 @@ def customer_detail(request: HttpRequest, store_slug: str, customer_id: int) -> 
                 for field in fields
                 if values.get(field.key) not in (None, "")
             ],
-            "events": [(event, event_sentence(event)) for event in events],
+            "events": [(event, event_sentence(event)) for event in shown_events],
+            "older_events": (
+                cursor_of(shown_events[-1], "created_at") if len(events) > PROFILE_EVENTS else None
+            ),
             "note_form": NoteForm(),
             "tag_form": TagAddForm(),
+        },
+    )
+
+
+@permission_required("customers.view")
+def customer_order_history(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
+    """Every order of the customer, newest first, page by page."""
+    from orders.selectors import customer_orders
+
+    customer = _customer_or_404(customer_id)
+    page = history_page(
+        customer_orders(store=request.store, customer=customer),
+        time_field="placed_at",
+        size=HISTORY_ORDERS,
+        before=request.GET.get("before"),
+        after=request.GET.get("after"),
+    )
+    return render(
+        request,
+        "customers/profile/orders.html",
+        {"customer": customer, "orders": page.rows, "page": page},
+    )
+
+
+@permission_required("customers.view")
+def customer_activity(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
+    """The customer's whole activity log, newest first, page by page."""
+    customer = _customer_or_404(customer_id)
+    page = history_page(
+        ActivityEvent.objects.filter(store=request.store, customer=customer).select_related(
+            "actor"
+        ),
+        time_field="created_at",
+        size=HISTORY_EVENTS,
+        before=request.GET.get("before"),
+        after=request.GET.get("after"),
+    )
+    return render(
+        request,
+        "customers/profile/activity.html",
+        {
+            "customer": customer,
+            "events": [(event, event_sentence(event)) for event in page.rows],
+            "page": page,
         },
     )
 
@@ -570,6 +625,8 @@ urlpatterns = [
         name="customer_merge",
     ),
     path("<int:customer_id>/", customer_detail, name="customer"),
+    path("<int:customer_id>/orders/", customer_order_history, name="customer_orders"),
+    path("<int:customer_id>/activity/", customer_activity, name="customer_activity"),
     path("<int:customer_id>/edit/", customer_edit, name="customer_edit"),
     path("<int:customer_id>/delete/", customer_remove, name="customer_delete"),
     path("<int:customer_id>/block/", customer_block, name="customer_block"),
