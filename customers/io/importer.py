@@ -1,33 +1,36 @@
-"""Customer import: read, validate and classify every row, then write in bulk batches.
+"""Customer import: read, validate and classify every row, and write in bulk batches.
 
-Two passes over the file:
+The checking (also the whole of a dry run) runs in a thread of its own, a batch ahead of
+the writing: every row is cleaned through its format's resource widgets and checked
+(email, duplicates inside the file, country, numbers, dates, the store's tag limit …);
+the caller's thread compares each batch of clean rows with the store (create / update /
+unchanged) and writes it while the next batch is being checked, so Python and the
+database work at the same time and the file is read once.
 
-1. **Check** (also the whole of a dry run): every row is cleaned through its format's
-   resource widgets, checked (email, duplicates inside the file, country, numbers, dates,
-   the store's tag limit …) and compared with the store (create / update / unchanged).
-   Good rows are spooled to a temporary file, already clean, so the file is parsed once.
-2. **Write**: the spool is written in batches, each batch one transaction that also
-   records itself in the job row. With ``on_error="abort"`` nothing is written when any
-   row was bad; with ``"skip"`` the good rows are written and the bad ones reported.
-
-A crash mid-write leaves the store as it was after the last committed batch (the job
-row's ``counts.committed_batches`` / ``committed_rows`` say which rows those were); the
-import is idempotent, so running the file again finishes it.
+- ``on_error="abort"``: the batches are written in ONE transaction; the first bad row
+  rolls it back (nothing written) and the rest of the file is only checked, so that every
+  problem is reported.
+- ``on_error="skip"``: each batch of good rows is one transaction that also records
+  itself in the job row; bad rows are reported. A crash mid-write leaves the store as it
+  was after the last committed batch (the job row's ``counts.committed_batches`` /
+  ``committed_up_to_row`` say which rows those were); the import is idempotent, so
+  running the file again finishes it.
 """
 
 import csv
 import gc
-import pickle
+import queue
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import IO, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from storefront_crm.errors import ServiceError
@@ -57,6 +60,9 @@ from .widgets import (
     number_parse,
     widget_cleaner,
 )
+
+if TYPE_CHECKING:
+    from .writer import BatchWriter
 
 BATCH_SIZE = 5000
 MAX_ERRORS_KEPT = 1000  # in memory and in the job row; the error report file has them all
@@ -170,20 +176,6 @@ class PreparedRow:
     addresses: dict[str, dict[str, str]]  # kind → parts, only those to (re)write
     note: str
     password: str | None
-
-    def as_tuple(self) -> tuple:
-        """The fields in order, not copied (``dataclasses.astuple`` deep-copies)."""
-        return (
-            self.number,
-            self.email,
-            self.action,
-            self.customer_id,
-            self.fields,
-            self.tags,
-            self.addresses,
-            self.note,
-            self.password,
-        )
 
 
 ProgressCallback = Callable[[int, int, dict[str, int]], None]
@@ -666,69 +658,187 @@ def _customers_import(
     writing = not options.dry_run
     total = info.data_rows * (2 if writing else 1)
     progress = on_progress or (lambda done, total, counts: None)
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 - freed with its only reference on return
-    done = 0
-    batch: list[tuple[int, dict[str, Any]]] = []
 
-    def flush() -> None:
-        prepared = checker.classify(batch)
+    def classified(batch: list[tuple[int, dict[str, Any]]]) -> list[PreparedRow]:
+        """The batch compared with the store and counted; the rows that write something."""
+        prepared = checker.classify(batch) if batch else []
         for row in prepared:
             setattr(result, row.action, getattr(result, row.action) + 1)
             if len(result.preview) < 20:
                 result.preview.append({"row": row.number, "email": row.email, "action": row.action})
-        writes = [row for row in prepared if row.action != "unchanged"]
-        if writes and writing:
-            # Plain tuples: a third of the pickling time of the dataclass instances.
-            pickle.dump([row.as_tuple() for row in writes], spool, pickle.HIGHEST_PROTOCOL)
-            result.batches += 1
-        batch.clear()
+        return [row for row in prepared if row.action != "unchanged"]
 
-    for number, cells in rows_read(source, info):
-        values = checker.clean(number, cells)
-        if values is not None:
-            batch.append((number, values))
-        done += 1
-        if len(batch) >= BATCH_SIZE:
-            flush()
-            progress(done, total, result.counts())
-    if batch:
-        flush()
-    progress(done, total, result.counts())
+    with _CheckedBatches(source, info, checker) as batches:
+        if not writing:
+            for checked, batch in batches:
+                classified(batch)
+                progress(checked, total, result.counts())
+        else:
+            writer = BatchWriter(
+                store=store,
+                plan=plan,
+                actor=options.actor,
+                job_id=options.job_id,
+            )
+            write = _all_or_nothing if options.on_error == "abort" else _batch_by_batch
+            write(batches, classified, writer, result, total, progress, on_batch_commit)
     result.new_groups = sorted(checker.new_groups.values())
     result.new_custom_fields = sorted(c.key for c in plan.custom if c.definition is None)
-    if not writing or (options.on_error == "abort" and result.failed):
-        return result, errors.report()
-    spool.seek(0)
-    writer = BatchWriter(
-        store=store,
-        plan=plan,
-        actor=options.actor,
-        new_groups=checker.new_groups,
-        job_id=options.job_id,
-    )
-    writer.prepare()
-    for prepared in _spooled(spool):
-        with transaction.atomic():
-            writer.write(prepared)
-            result.committed_batches += 1
-            result.committed_rows = max(row.number for row in prepared)
-            if on_batch_commit:
-                on_batch_commit(result)
-        done += len(prepared)
-        progress(done, total, result.counts())
-    writer.finish(result)
-    result.written = True
-    progress(total, total, result.counts())
+    if result.written:
+        progress(total, total, result.counts())
     return result, errors.report()
 
 
-def _spooled(spool: BinaryIO) -> Iterator[list[PreparedRow]]:
-    while True:
+class _Abandoned(Exception):
+    """A bad row in an all-or-nothing import: roll back what was written so far."""
+
+
+def _all_or_nothing(
+    batches: "_CheckedBatches",
+    classified: Callable[[list[tuple[int, dict[str, Any]]]], list[PreparedRow]],
+    writer: "BatchWriter",
+    result: ImportResult,
+    total: int,
+    progress: ProgressCallback,
+    on_batch_commit: Callable[[ImportResult], None] | None,
+) -> None:
+    """``on_error="abort"``: one transaction, written while the rest of the file is still
+    being checked; the first bad row rolls it back and the rest is only checked (so that
+    every problem is reported). ``on_batch_commit`` runs once, last, inside it."""
+    written = last_row = 0
+    try:
+        with transaction.atomic():
+            writer.prepare(constraints_immediate=True)
+            for checked, batch in batches:
+                writes = classified(batch)
+                if result.failed:
+                    raise _Abandoned
+                if writes:
+                    writer.write(writes)
+                    result.batches += 1
+                    written += len(writes)
+                    last_row = writes[-1].number
+                progress(checked + written, total, result.counts())
+            if result.failed:  # a problem in the last rows checked
+                raise _Abandoned
+            writer.finish(result)
+            result.committed_batches = result.batches
+            result.committed_rows = last_row
+            if on_batch_commit:
+                on_batch_commit(result)
+        result.written = True
+    except _Abandoned:
+        for checked, batch in batches:
+            classified(batch)
+            progress(checked + written, total, result.counts())
+
+
+def _batch_by_batch(
+    batches: "_CheckedBatches",
+    classified: Callable[[list[tuple[int, dict[str, Any]]]], list[PreparedRow]],
+    writer: "BatchWriter",
+    result: ImportResult,
+    total: int,
+    progress: ProgressCallback,
+    on_batch_commit: Callable[[ImportResult], None] | None,
+) -> None:
+    """``on_error="skip"``: each batch of good rows is one transaction, written while the
+    next batch is being checked; ``on_batch_commit`` runs inside each."""
+    written = 0
+    writer.prepare()
+    for checked, batch in batches:
+        writes = classified(batch)
+        if writes:
+            with transaction.atomic():
+                writer.write(writes)
+                result.batches += 1
+                result.committed_batches += 1
+                result.committed_rows = writes[-1].number
+                if on_batch_commit:
+                    on_batch_commit(result)
+            written += len(writes)
+        progress(checked + written, total, result.counts())
+    writer.finish(result)
+    result.written = True
+
+
+_END = object()
+
+
+class _CheckedBatches:
+    """The checking pass in a thread of its own, one batch ahead of the writing.
+
+    The thread reads and cleans the rows (pure Python, no database) and hands batches of
+    clean rows to the caller's thread through a short queue (memory stays bounded); the
+    caller compares each batch with the store and writes it, and while it waits for
+    PostgreSQL the next batch is being checked. Iterating yields ``(rows checked so far,
+    batch)``; an error of the thread is raised in the caller's."""
+
+    QUEUED = 2
+
+    def __init__(self, source: BinaryIO, info: FileInfo, checker: _Checker) -> None:
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=self.QUEUED)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(
+            target=self._check,
+            args=(source, info, checker),
+            name="customer-import-check",
+            daemon=True,
+        )
+        # Django's language and time zone are per thread: the caller's hold in the thread
+        # (messages in the merchant's language, naive dates in the store's zone).
+        self.language = translation.get_language()
+        self.time_zone = timezone.get_current_timezone()
+
+    def __enter__(self) -> "_CheckedBatches":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+    def __iter__(self) -> Iterator[tuple[int, list[tuple[int, dict[str, Any]]]]]:
+        while True:
+            item = self.queue.get()
+            if item is _END:
+                self.queue.put(_END)  # a later loop over the rest ends at once too
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def _check(self, source: BinaryIO, info: FileInfo, checker: _Checker) -> None:
+        with translation.override(self.language), timezone.override(self.time_zone):
+            self._check_rows(source, info, checker)
+
+    def _check_rows(self, source: BinaryIO, info: FileInfo, checker: _Checker) -> None:
         try:
-            rows = pickle.load(spool)
-        except EOFError:
-            return
-        yield [PreparedRow(*row) for row in rows]
+            batch: list[tuple[int, dict[str, Any]]] = []
+            checked = 0
+            for number, cells in rows_read(source, info):
+                values = checker.clean(number, cells)
+                if values is not None:
+                    batch.append((number, values))
+                checked += 1
+                if len(batch) >= BATCH_SIZE:
+                    if not self._put((checked, batch)):
+                        return
+                    batch = []
+            if self._put((checked, batch)):
+                self._put(_END)
+        except BaseException as error:  # handed over, raised in the caller's thread
+            self._put(error)
+
+    def _put(self, item: Any) -> bool:
+        """False when the caller stopped listening (it failed or is done)."""
+        while not self.stopping.is_set():
+            try:
+                self.queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
 
 
 def import_summary_lines(result: ImportResult, *, dry_run: bool) -> list[str]:

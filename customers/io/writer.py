@@ -106,26 +106,30 @@ class BatchWriter:
         store: Store,
         plan: ColumnPlan,
         actor: Any,
-        new_groups: dict[str, str],
         job_id: int | None = None,
     ) -> None:
         self.store = store
         self.job_id = job_id
         self.plan = plan
         self.actor = actor if getattr(actor, "pk", None) else None
-        self.new_groups = new_groups
         self.groups: dict[str, int] = {}
         self.default_groups: dict[str, int] = {}
         self.tag_ids: dict[str, int] = {}
 
-    def prepare(self) -> None:
-        """Groups and custom fields the file names but the store lacks (committed first, so
-        a later failing batch leaves at worst an unused group or field definition)."""
+    def prepare(self, *, constraints_immediate: bool = False) -> None:
+        """The store's default groups and the custom fields the file brings; groups the
+        file names are created when a batch first needs them (``_group_id``).
+
+        ``constraints_immediate``: check the foreign keys at the end of each statement
+        instead of at commit. In one long transaction (``on_error="abort"``) that spreads
+        the checks over the batches, while the next batch is being checked, instead of
+        piling them all up in the final commit."""
         store = self.store
+        if constraints_immediate and is_postgresql():
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         if not CustomerGroup.objects.filter(store=store).exclude(kind=GroupKind.CUSTOM).exists():
             group_defaults_create(store)
-        for name in self.new_groups.values():
-            CustomerGroup.objects.get_or_create(store=store, name=name)
         for group in CustomerGroup.objects.filter(store=store):
             self.groups[group.name.lower()] = group.pk
             if group.kind != GroupKind.CUSTOM:
@@ -145,8 +149,14 @@ class BatchWriter:
                 position += created
 
     def _group_id(self, value: Any, account_type: str) -> int:
-        if isinstance(value, tuple):  # ("new", name): created in prepare()
-            return self.groups[value[1].lower()]
+        if isinstance(value, tuple):  # ("new", name): a group the store lacked when checked
+            key = value[1].lower()
+            if key not in self.groups:
+                group, _created = CustomerGroup.objects.get_or_create(
+                    store=self.store, name=value[1]
+                )
+                self.groups[key] = group.pk
+            return self.groups[key]
         if value:
             return value
         kind = GroupKind.STANDARD if account_type == "registered" else GroupKind.GUESTS
