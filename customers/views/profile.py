@@ -29,6 +29,8 @@ from ..forms import (
 )
 from ..models import (
     ActivityEvent,
+    Address,
+    AddressKind,
     Customer,
     CustomerNote,
     CustomerTag,
@@ -109,6 +111,56 @@ def _field_label(name: str) -> str:
         return name
 
 
+def _address_sentence(verb: str, data: dict[str, Any]) -> str:
+    shipping = data.get("kind") == AddressKind.SHIPPING
+    address = data.get("address") or "—"
+    if verb == "address.added":
+        sentence = (
+            _("Added a shipping address: %(address)s")
+            if shipping
+            else _("Added a billing address: %(address)s")
+        )
+        return sentence % {"address": address}
+    if verb == "address.deleted":
+        sentence = (
+            _("Deleted a shipping address: %(address)s")
+            if shipping
+            else _("Deleted a billing address: %(address)s")
+        )
+        return sentence % {"address": address}
+    parts = []
+    for name, (old, new) in (data.get("changes") or {}).items():
+        if name == "is_default":
+            parts.append(_("made it the default") if new == "True" else _("unset it as default"))
+        elif name == "kind":
+            parts.append(
+                _("changed %(field)s from “%(old)s” to “%(new)s”")
+                % {"field": _("kind"), "old": _kind_label(old), "new": _kind_label(new)}
+            )
+        else:
+            try:
+                label = str(Address._meta.get_field(name).verbose_name)
+            except Exception:
+                label = name
+            parts.append(
+                _("changed %(field)s from “%(old)s” to “%(new)s”")
+                % {"field": label, "old": old, "new": new}
+            )
+    sentence = (
+        _("Edited a shipping address: %(changes)s")
+        if shipping
+        else _("Edited a billing address: %(changes)s")
+    )
+    return sentence % {"changes": "; ".join(parts) or address}
+
+
+def _kind_label(kind: str) -> str:
+    try:
+        return str(AddressKind(kind).label)
+    except ValueError:
+        return kind
+
+
 def event_sentence(event: ActivityEvent) -> str:
     """One line of the activity log as a translated sentence."""
     data = event.data or {}
@@ -146,6 +198,8 @@ def event_sentence(event: ActivityEvent) -> str:
         elif data.get("bulk"):
             sentence += " " + _("(bulk edit)")
         return sentence
+    if verb.startswith("address."):
+        return _address_sentence(verb, data)
     simple = {
         "tags.added": _("Tags added: %(tags)s"),
         "tags.removed": _("Tags removed: %(tags)s"),

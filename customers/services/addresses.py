@@ -1,0 +1,173 @@
+"""A customer's saved addresses, added, edited and deleted by staff: validated, written in
+one transaction with an activity event.
+
+At most one address per kind is the default (a partial unique constraint); making one the
+default takes it from the other. The first address of a kind becomes its default, so a
+customer with addresses of a kind always has one to preselect.
+"""
+
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from storefront_crm.errors import ServiceError
+from storefront_crm.models import Store
+
+from ..io.countries import COUNTRY_CODES
+from ..models import Address, AddressKind, Customer
+from . import activity_record
+
+ADDRESS_FIELDS = (
+    "name",
+    "company",
+    "line1",
+    "line2",
+    "postal_code",
+    "city",
+    "region",
+    "country",
+    "phone",
+)
+# A saved address is one an order could be shipped or billed to.
+ADDRESS_REQUIRED = ("line1", "city", "country")
+
+
+def _address_clean(kind: str, fields: dict[str, Any]) -> dict[str, str]:
+    """Trimmed values of every address field; errors name the field."""
+    unknown = set(fields) - set(ADDRESS_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown address fields: {sorted(unknown)}")
+    if kind not in AddressKind.values:
+        raise ServiceError(_("Choose shipping or billing."), field="kind")
+    cleaned = {name: " ".join(str(fields.get(name) or "").split()) for name in ADDRESS_FIELDS}
+    cleaned["country"] = cleaned["country"].upper()
+    for name in ADDRESS_REQUIRED:
+        if not cleaned[name]:
+            raise ServiceError(_("This field is required."), field=name)
+    if cleaned["country"] not in COUNTRY_CODES:
+        raise ServiceError(
+            _("“%(code)s” is not a country code. Use two letters such as DE or AT.")
+            % {"code": cleaned["country"]},
+            field="country",
+        )
+    for name, value in cleaned.items():
+        limit = Address._meta.get_field(name).max_length
+        if len(value) > limit:
+            raise ServiceError(
+                _("At most %(limit)d characters, not %(length)d.")
+                % {"limit": limit, "length": len(value)},
+                field=name,
+            )
+    return cleaned
+
+
+def _customer_lock(store: Store, customer: Customer) -> None:
+    """One writer of a customer's addresses at a time: the default moves between rows."""
+    if customer.store_id != store.pk:
+        raise ServiceError(_("That customer does not exist."))
+    Customer.objects.select_for_update().filter(store=store, pk=customer.pk).first()
+
+
+def _default_take(store: Store, customer: Customer, kind: str, address_pk: int | None) -> None:
+    Address.objects.filter(store=store, customer=customer, kind=kind, is_default=True).exclude(
+        pk=address_pk
+    ).update(is_default=False)
+
+
+@transaction.atomic
+def address_add(
+    *,
+    store: Store,
+    customer: Customer,
+    actor: Any = None,
+    kind: str,
+    is_default: bool = False,
+    **fields: Any,
+) -> Address:
+    """Save a new address for the customer."""
+    cleaned = _address_clean(kind, fields)
+    _customer_lock(store, customer)
+    has_default = Address.objects.filter(
+        store=store, customer=customer, kind=kind, is_default=True
+    ).exists()
+    is_default = is_default or not has_default
+    if is_default:
+        _default_take(store, customer, kind, None)
+    address = Address.objects.create(
+        store=store, customer=customer, kind=kind, is_default=is_default, **cleaned
+    )
+    activity_record(
+        store=store,
+        customer=customer,
+        actor=actor,
+        verb="address.added",
+        kind=kind,
+        address=str(address),
+        is_default=is_default,
+    )
+    return address
+
+
+@transaction.atomic
+def address_edit(
+    *,
+    store: Store,
+    address: Address,
+    actor: Any = None,
+    kind: str,
+    is_default: bool,
+    **fields: Any,
+) -> Address:
+    """Change a saved address; the activity log lists the changed fields."""
+    if address.store_id != store.pk:
+        raise ServiceError(_("That address does not exist."))
+    cleaned = _address_clean(kind, fields)
+    customer = address.customer
+    _customer_lock(store, customer)
+    before = {"kind": address.kind, "is_default": address.is_default}
+    before.update({name: getattr(address, name) for name in ADDRESS_FIELDS})
+    after = {"kind": kind, "is_default": bool(is_default), **cleaned}
+    changes = {
+        name: [str(before[name]), str(value)]
+        for name, value in after.items()
+        if before[name] != value
+    }
+    if not changes:
+        return address
+    if after["is_default"]:
+        _default_take(store, customer, kind, address.pk)
+    for name, value in after.items():
+        setattr(address, name, value)
+    address.save()
+    activity_record(
+        store=store,
+        customer=customer,
+        actor=actor,
+        verb="address.edited",
+        kind=kind,
+        address=str(address),
+        changes=changes,
+    )
+    return address
+
+
+@transaction.atomic
+def address_delete(*, store: Store, address: Address, actor: Any = None) -> None:
+    """Delete a saved address. A deleted default leaves its kind without one until the
+    merchant picks another: choosing for them could pick the wrong one."""
+    if address.store_id != store.pk:
+        raise ServiceError(_("That address does not exist."))
+    customer = address.customer
+    _customer_lock(store, customer)
+    kind, text, was_default = address.kind, str(address), address.is_default
+    address.delete()
+    activity_record(
+        store=store,
+        customer=customer,
+        actor=actor,
+        verb="address.deleted",
+        kind=kind,
+        address=text,
+        was_default=was_default,
+    )
