@@ -264,6 +264,7 @@ def customer_update(
 ) -> Customer:
     """Change fields of a customer; email stays unique, consent changes are timestamped."""
     changed: dict[str, list[str]] = {}
+    old_email = customer.email
     if "email" in changes:
         email = email_validate(changes.pop("email"))
         if email != customer.email:
@@ -304,6 +305,10 @@ def customer_update(
         activity_record(
             store=store, customer=customer, actor=actor, verb="customer.updated", changes=changed
         )
+    if "email" in changed:
+        from .accounts import shopper_login_email_follow  # accounts imports this module
+
+        shopper_login_email_follow(store=store, customer=customer, old_email=old_email, actor=actor)
     return customer
 
 

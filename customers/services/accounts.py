@@ -6,6 +6,7 @@ from typing import Any
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from storefront_crm.errors import ServiceError
@@ -125,6 +126,69 @@ def email_confirmation_url(customer: Customer, *, store: Store, base_url: str) -
         kwargs={"store_slug": store.slug, "token": email_confirmation_token(customer)},
     )
     return base_url.rstrip("/") + path
+
+
+# --- The storefront login follows the customer's email ------------------------------------
+
+
+def _storefront_login_of(store: Store, customer: Customer, email: str) -> User | None:
+    """The customer's storefront login: the linked one, or one made for ``email`` that no
+    profile links yet (signing in as the customer would adopt it)."""
+    if customer.user_id is not None:
+        # Read afresh, locked: a cached customer.user may predate a password change.
+        user = User.objects.select_for_update().filter(pk=customer.user_id).first()
+    else:
+        user = User.objects.filter(username=User.login_name(email, store.pk)).first()
+        if user is not None and Customer.objects.filter(store=store, user=user).exists():
+            return None
+    if user is None or user.store_id != store.pk or user.is_staff or user.is_superuser:
+        return None  # none, or not a storefront login: nothing to move
+    return user
+
+
+def shopper_login_email_follow(
+    *, store: Store, customer: Customer, old_email: str, actor: Any = None
+) -> User | None:
+    """After staff changed a customer's email (in the same transaction): the storefront
+    login takes the new email (its login name follows), and sign-in links issued before
+    stop working. Returns the login, or None when the customer has none."""
+    user = _storefront_login_of(store, customer, old_email)
+    if user is None or user.email == customer.email:
+        return None
+    new_name = User.login_name(customer.email, store.pk)
+    stale = User.objects.filter(username=new_name).exclude(pk=user.pk).first()
+    if stale is not None:
+        if Customer.objects.filter(store=store, user=stale).exists():
+            raise ServiceError(
+                _("The storefront login for “%(email)s” belongs to another profile.")
+                % {"email": customer.email},
+                field="email",
+            )
+        stale.delete()  # a login no profile links signs nobody in; the name is needed
+    user.email = customer.email
+    # Links (django-sesame) are signed with the login's password hash and, being one-time,
+    # its last sign-in; the email is not part of them in our settings. Logins made here
+    # have an unusable password, a random marker: a new one revokes the links (and the
+    # shopper's storefront sessions). A password imported from another shop system is
+    # kept; the last sign-in time moves instead.
+    if user.has_usable_password():
+        user.last_login = timezone.now()
+    else:
+        user.set_unusable_password()
+    user.save(update_fields=["email", "username", "password", "last_login"])
+    relink = customer.user_id != user.pk
+    customer.user = user  # also refreshes a cached, older copy of the login
+    if relink:
+        customer.save(update_fields=["user", "updated_at"])
+    activity_record(
+        store=store,
+        customer=customer,
+        actor=actor,
+        verb="account.login_email_changed",
+        email=customer.email,
+        old_email=old_email,
+    )
+    return user
 
 
 # --- Signing in as the customer -----------------------------------------------------------

@@ -232,6 +232,9 @@ def event_sentence(event: ActivityEvent) -> str:
         "account.deactivated": _("Deactivated the account"),
         "email.confirmation_sent": _("Sent an email-confirmation link"),
         "customer.impersonated": _("Signed in to the storefront as this customer"),
+        "account.login_email_changed": _(
+            "The storefront login moved to %(email)s; sign-in links sent before no longer work"
+        ),
         "customer.imported": _("Updated by an import"),
         "customers.imported": _("Updated by an import"),
         "group.changed": _("Moved to group “%(group)s”"),

@@ -2,15 +2,17 @@
 
 import re
 from decimal import Decimal
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers.models import ActivityEvent, Customer, CustomerNote, CustomFieldType
 from orders.models import Order, OrderStatus
+from storefront_crm.models import User
 from tests.factories import (
     AddressFactory,
     CustomerFactory,
@@ -452,3 +454,45 @@ def test_sentences_for_consent_group_and_bulk_edits(store):
     )
     assert sentence("customer.impersonated") == "Signed in to the storefront as this customer"
     assert sentence("something.new") == "something.new"
+
+
+def test_changing_the_email_on_the_form_moves_the_storefront_login(owner_client, store):
+    from sesame.utils import get_user
+
+    from customers.services.accounts import shop_scope
+
+    customer = CustomerFactory(store=store, email="old@example.org", first_name="Ola")
+    link = owner_client.post(url("customer_impersonate", store, customer.pk))["Location"]
+    token = parse_qs(urlparse(link).query)["sesame"][0]
+    form = owner_client.get(url("customer_edit", store, customer.pk)).content.decode()
+    assert 'id="login-email-hint"' in form
+
+    response = owner_client.post(
+        url("customer_edit", store, customer.pk),
+        {
+            "email": "new@example.org",
+            "first_name": "Ola",
+            "account_type": customer.account_type,
+            "group": customer.group_id,
+        },
+    )
+
+    assert response.status_code == 302, response.context["form"].errors
+    login = User.objects.get(customers=customer)
+    assert login.email == "new@example.org"
+    refused = Client().post(f"/shop/{store.slug}/login/", {"sesame": token})
+    assert refused.status_code == 400
+    assert get_user(token, scope=shop_scope(store)) is None
+    profile = owner_client.get(url("customer", store, customer.pk)).content.decode()
+    assert (
+        "The storefront login moved to new@example.org; sign-in links sent before no longer work"
+        in profile
+    )
+
+
+def test_the_edit_form_says_nothing_about_a_login_the_customer_does_not_have(owner_client, store):
+    customer = CustomerFactory(store=store)
+
+    form = owner_client.get(url("customer_edit", store, customer.pk)).content.decode()
+
+    assert 'id="login-email-hint"' not in form

@@ -225,3 +225,116 @@ def test_a_new_email_is_unconfirmed(store, owner):
 
     customer.refresh_from_db()
     assert customer.email == "new@example.org" and not customer.email_confirmed
+
+
+# --- The storefront login follows a changed email -----------------------------------------
+
+
+def _token(path: str) -> str:
+    from urllib.parse import parse_qs, urlparse
+
+    return parse_qs(urlparse(path).query)["sesame"][0]
+
+
+def _signs_in(store, token: str) -> bool:
+    from django.test import Client
+
+    response = Client().post(f"/shop/{store.slug}/login/", {"sesame": token})
+    return response.status_code == 302
+
+
+def test_a_new_email_moves_the_login_and_revokes_its_links(store, owner):
+    customer = CustomerFactory(store=store, email="old@example.org")
+    link = customer_impersonation_start(store=store, customer=customer, actor=owner)
+    confirm = email_confirmation_token(customer)
+    login = User.objects.get(customers=customer)
+
+    customer_update(store=store, customer=customer, actor=owner, email="New@Example.org")
+
+    login.refresh_from_db()
+    assert login.email == "new@example.org"
+    assert login.username == User.login_name("new@example.org", store.pk)
+    assert User.objects.filter(store=store).count() == 1  # the same login, not a new one
+    assert not _signs_in(store, _token(link))  # the link sent before is dead
+    assert email_confirmation_customer(store=store, token=confirm) is None
+    event = ActivityEvent.objects.get(customer=customer, verb="account.login_email_changed")
+    assert event.actor == owner
+    assert event.data == {"email": "new@example.org", "old_email": "old@example.org"}
+    # a link made now signs in as the same customer
+    fresh = customer_impersonation_start(store=store, customer=customer, actor=owner)
+    assert _signs_in(store, _token(fresh))
+
+
+def test_an_imported_password_survives_the_move_and_links_still_die(store, owner):
+    customer = CustomerFactory(store=store, email="old@example.org")
+    customer_impersonation_start(store=store, customer=customer, actor=owner)
+    login = User.objects.get(customers=customer)
+    login.set_password("from the old shop")
+    login.save()
+    link = customer_impersonation_start(store=store, customer=customer, actor=owner)
+
+    customer_update(store=store, customer=customer, actor=owner, email="new@example.org")
+
+    login.refresh_from_db()
+    assert login.email == "new@example.org" and login.check_password("from the old shop")
+    assert not _signs_in(store, _token(link))
+
+
+def test_other_changes_leave_the_login_and_its_links_alone(store, owner):
+    customer = CustomerFactory(store=store, email="same@example.org")
+    link = customer_impersonation_start(store=store, customer=customer, actor=owner)
+
+    customer_update(
+        store=store, customer=customer, actor=owner, email="SAME@example.org", first_name="Al"
+    )
+
+    assert not ActivityEvent.objects.filter(verb="account.login_email_changed").exists()
+    assert _signs_in(store, _token(link))
+
+
+def test_without_a_login_no_login_is_made(store, owner):
+    customer = CustomerFactory(store=store, email="old@example.org")
+
+    customer_update(store=store, customer=customer, actor=owner, email="new@example.org")
+
+    assert not User.objects.filter(store=store).exists()
+    assert not ActivityEvent.objects.filter(verb="account.login_email_changed").exists()
+
+
+def test_a_login_made_for_the_old_email_but_not_linked_moves_too(store, owner):
+    customer = CustomerFactory(store=store, email="old@example.org")
+    unlinked = User.objects.create_user("old@example.org", None, store=store)
+
+    customer_update(store=store, customer=customer, actor=owner, email="new@example.org")
+
+    unlinked.refresh_from_db()
+    customer.refresh_from_db()
+    assert unlinked.email == "new@example.org" and customer.user == unlinked
+
+
+def test_a_leftover_login_of_the_new_email_gives_way(store, owner):
+    customer = CustomerFactory(store=store, email="old@example.org")
+    customer_impersonation_start(store=store, customer=customer, actor=owner)
+    leftover = User.objects.create_user("new@example.org", None, store=store)  # no profile
+
+    customer_update(store=store, customer=customer, actor=owner, email="new@example.org")
+
+    assert not User.objects.filter(pk=leftover.pk).exists()
+    assert User.objects.get(customers=customer).email == "new@example.org"
+
+
+def test_a_login_of_the_new_email_that_another_profile_uses_is_refused(store, owner):
+    customer = CustomerFactory(store=store, email="old@example.org")
+    link = customer_impersonation_start(store=store, customer=customer, actor=owner)
+    # inconsistent data: another profile signs in with a login named after the new email
+    taken = User.objects.create_user("new@example.org", None, store=store)
+    CustomerFactory(store=store, email="someone@example.org", user=taken)
+
+    with pytest.raises(ServiceError) as error:
+        customer_update(store=store, customer=customer, actor=owner, email="new@example.org")
+
+    assert error.value.field == "email"
+    customer.refresh_from_db()
+    assert customer.email == "old@example.org"  # the whole change was rolled back
+    assert User.objects.get(customers=customer).email == "old@example.org"
+    assert _signs_in(store, _token(link))
