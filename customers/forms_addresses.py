@@ -30,9 +30,9 @@ class AddressForm(forms.Form):
     )
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
     is_default = forms.BooleanField(
-        label=_("Default address of its kind"),
+        label=_("Make it the default address"),
         required=False,
-        help_text=_("The previous default of this kind stops being one."),
+        help_text=_("The previous default address of the same kind stops being one."),
     )
 
     def __init__(self, *args: Any, address: Address | None = None, **kwargs: Any) -> None:
