@@ -163,19 +163,25 @@ class ImportResult:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class PreparedRow:
-    """One clean row and what it will do to the store."""
+    """One clean row and what it will do to the store.
+
+    Drafted in the checking thread as if the customer were new (``created``, with the
+    ``history`` and the customer row a creation writes, ``new_values``); ``classify``
+    turns the drafts of customers the store has into updates (only what changed)."""
 
     number: int
     email: str
     action: str  # created / updated / unchanged
-    customer_id: int | None
+    customer_id: int | None  # existing customers; new ones get theirs when written
     fields: dict[str, Any]  # Customer columns to write (create: all given; update: changed)
     tags: list[str]  # tag names to link (new links only)
-    addresses: dict[str, dict[str, str]]  # kind → parts, only those to (re)write
+    addresses: dict[str, tuple[str, ...]]  # kind → ADDRESS_PARTS, only those to (re)write
     note: str
     password: str | None
+    history: dict[str, Any] = field(default_factory=dict)  # aggregates, on creation only
+    new_values: tuple | None = None  # writer.customer_values(): the row a creation writes
 
 
 ProgressCallback = Callable[[int, int, dict[str, int]], None]
@@ -399,64 +405,68 @@ class _Checker:
             self.new_groups[group_name.lower()] = group_name
         return values
 
-    def classify(self, batch: list[tuple[int, dict[str, Any]]]) -> list[PreparedRow]:
-        """Compare a batch of clean rows with the store's customers (a few queries)."""
+    @cached_property
+    def address_keys(self) -> list[tuple[str, list[str]]]:
+        """Each address kind the file has, with the value keys of its parts in order."""
         attributes = self.plan.attributes
-        emails = [values["email"] for _n, values in batch]
-        existing = {row["email"]: row for row in self._existing(emails)}
+        return [
+            (kind, [f"{kind}_{part}" for part in ADDRESS_PARTS])
+            for kind in ADDRESS_KINDS
+            if any(f"{kind}_{part}" in attributes for part in ADDRESS_PARTS)
+        ]
+
+    def draft(self, number: int, values: dict[str, Any]) -> PreparedRow:
+        """A clean row as a creation (no database: runs in the checking thread)."""
+        addresses = {}
+        for kind, keys in self.address_keys:
+            parts = tuple(values.get(key) or "" for key in keys)
+            if any(parts):
+                addresses[kind] = parts
+        return PreparedRow(
+            number,
+            values["email"],
+            "created",
+            None,
+            self._fields(values),
+            values.get("tag_names") or [],
+            addresses,
+            values.get("note") or "",
+            values.get("password") or None,
+            {name: values[name] for name in HISTORY if values.get(name) is not None},
+        )
+
+    def classify(self, batch: list[PreparedRow]) -> list[PreparedRow]:
+        """Compare a batch of drafts with the store's customers (a few queries): those the
+        store has become updates (only what changed) or unchanged; the rest stay creations."""
+        attributes = self.plan.attributes
+        existing = {row["email"]: row for row in self._existing([row.email for row in batch])}
+        if not existing:  # the common case of an import: all new
+            return batch
         ids = [row["id"] for row in existing.values()]
         tags_of: dict[int, set[str]] = {}
-        addresses_of: dict[tuple[int, str], dict[str, str]] = {}
+        addresses_of: dict[tuple[int, str], tuple[str, ...]] = {}
         notes_of: dict[int, set[str]] = {}
-        if ids:
-            if "tag_names" in attributes:
-                for customer_id, name in TaggedCustomer.objects.filter(
-                    store=self.store, content_object_id__in=ids
-                ).values_list("content_object_id", "tag__name"):
-                    tags_of.setdefault(customer_id, set()).add(name.lower())
-            if any(a.startswith(("shipping_", "billing_")) for a in attributes):
-                for address in Address.objects.filter(
-                    store=self.store, customer_id__in=ids, is_default=True
-                ).values("customer_id", "kind", *ADDRESS_PARTS):
-                    addresses_of[(address["customer_id"], address["kind"])] = {
-                        p: address[p] for p in ADDRESS_PARTS
-                    }
-            if "note" in attributes:
-                for customer_id, body in CustomerNote.objects.filter(
-                    store=self.store, customer_id__in=ids
-                ).values_list("customer_id", "body"):
-                    notes_of.setdefault(customer_id, set()).add(body)
-        prepared = []
-        for number, values in batch:
-            fields = self._fields(values)
-            addresses = {}
-            for kind in ADDRESS_KINDS:
-                parts = {part: values.get(f"{kind}_{part}", "") or "" for part in ADDRESS_PARTS}
-                if any(parts.values()):
-                    addresses[kind] = parts
-            current = existing.get(values["email"])
-            password = values.get("password") or None
-            note = values.get("note") or ""
-            tags = values.get("tag_names") or []
+        if "tag_names" in attributes:
+            for customer_id, name in TaggedCustomer.objects.filter(
+                store=self.store, content_object_id__in=ids
+            ).values_list("content_object_id", "tag__name"):
+                tags_of.setdefault(customer_id, set()).add(name.lower())
+        if self.address_keys:
+            for customer_id, kind, *parts in Address.objects.filter(
+                store=self.store, customer_id__in=ids, is_default=True
+            ).values_list("customer_id", "kind", *ADDRESS_PARTS):
+                addresses_of[(customer_id, kind)] = tuple(parts)
+        if "note" in attributes:
+            for customer_id, body in CustomerNote.objects.filter(
+                store=self.store, customer_id__in=ids
+            ).values_list("customer_id", "body"):
+                notes_of.setdefault(customer_id, set()).add(body)
+        for row in batch:
+            current = existing.get(row.email)
             if current is None:
-                fields.update(
-                    {name: values[name] for name in HISTORY if values.get(name) is not None}
-                )
-                prepared.append(
-                    PreparedRow(
-                        number,
-                        values["email"],
-                        "created",
-                        None,
-                        fields,
-                        tags,
-                        addresses,
-                        note,
-                        password,
-                    )
-                )
                 continue
-            customer_id = current["id"]
+            customer_id = row.customer_id = current["id"]
+            fields, password = row.fields, row.password
             changed = {}
             for name, value in fields.items():
                 if name == "custom_fields":
@@ -468,14 +478,14 @@ class _Checker:
             if "accepts_marketing" in changed and "marketing_consent_at" not in fields:
                 changed["marketing_consent_at"] = timezone.now()
             have_tags = tags_of.get(customer_id, set())
-            new_tags = [name for name in tags if name.lower() not in have_tags]
-            addresses = {
+            row.tags = [name for name in row.tags if name.lower() not in have_tags]
+            row.addresses = {
                 kind: parts
-                for kind, parts in addresses.items()
+                for kind, parts in row.addresses.items()
                 if addresses_of.get((customer_id, kind)) != parts
             }
-            if note and note in notes_of.get(customer_id, set()):
-                note = ""
+            if row.note and row.note in notes_of.get(customer_id, set()):
+                row.note = ""
             if (
                 password
                 and current["user_id"] is None
@@ -483,23 +493,13 @@ class _Checker:
                 and current["account_type"] != "registered"
             ):
                 changed["account_type"] = "registered"
-            action = (
-                "updated" if (changed or new_tags or addresses or note or password) else "unchanged"
+            row.fields, row.history, row.new_values = changed, {}, None
+            row.action = (
+                "updated"
+                if (changed or row.tags or row.addresses or row.note or password)
+                else "unchanged"
             )
-            prepared.append(
-                PreparedRow(
-                    number,
-                    values["email"],
-                    action,
-                    customer_id,
-                    changed,
-                    new_tags,
-                    addresses,
-                    note,
-                    password,
-                )
-            )
-        return prepared
+        return batch
 
     def _existing(self, emails: list[str]) -> Iterator[dict[str, Any]]:
         """The store's customers with these emails (one query)."""
@@ -511,31 +511,45 @@ class _Checker:
             customers = customers.filter(email__in=emails)
         return customers.values("id", "email", "user_id", *UPDATABLE).iterator()
 
-    def _fields(self, values: dict[str, Any]) -> dict[str, Any]:
-        """The Customer columns a clean row sets (before comparing with the store)."""
+    @cached_property
+    def field_plan(self) -> tuple[list[tuple[str, bool]], list[tuple[str, list[str]]]]:
+        """The Customer columns the file gives (with: may a missing value be left out?),
+        and for country, company and phone the address values that stand in for them."""
         attributes = self.plan.attributes
-        fields: dict[str, Any] = {}
-        for name in UPDATABLE:
-            if name in attributes and name not in {"group_id", "custom_fields"}:
-                value = values.get(name)
-                if value is None and name in {
-                    "account_type",
-                    "customer_since",
-                    "marketing_consent_at",
-                }:
-                    continue
-                fields[name] = value
-        if "full_name" in attributes and "first_name" not in attributes:
-            fields["first_name"], fields["last_name"] = _split_name(values.get("full_name") or "")
+        optional = {"account_type", "customer_since", "marketing_consent_at"}
+        plain = [
+            (name, name in optional)
+            for name in UPDATABLE
+            if name in attributes and name not in {"group_id", "custom_fields"}
+        ]
+        fallbacks = []
         for name, kinds in (
             ("country", ADDRESS_KINDS),
             ("company", ("shipping", "billing")),
             ("phone", ADDRESS_KINDS),
         ):
+            keys = [f"{kind}_{name}" for kind in kinds if f"{kind}_{name}" in attributes]
+            if keys:
+                fallbacks.append((name, keys))
+        return plain, fallbacks
+
+    def _fields(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The Customer columns a clean row sets (before comparing with the store)."""
+        attributes = self.plan.attributes
+        plain, fallbacks = self.field_plan
+        fields: dict[str, Any] = {}
+        for name, optional in plain:
+            value = values.get(name)
+            if value is None and optional:
+                continue
+            fields[name] = value
+        if "full_name" in attributes and "first_name" not in attributes:
+            fields["first_name"], fields["last_name"] = _split_name(values.get("full_name") or "")
+        for name, keys in fallbacks:
             if not fields.get(name):
-                for kind in kinds:
-                    if values.get(f"{kind}_{name}"):
-                        fields[name] = values[f"{kind}_{name}"]
+                for key in keys:
+                    if values.get(key):
+                        fields[name] = values[key]
                         break
         if values.get("password") and "account_type" not in fields:
             fields["account_type"] = "registered"
@@ -659,16 +673,26 @@ def _customers_import(
     total = info.data_rows * (2 if writing else 1)
     progress = on_progress or (lambda done, total, counts: None)
 
-    def classified(batch: list[tuple[int, dict[str, Any]]]) -> list[PreparedRow]:
+    def classified(batch: list[PreparedRow]) -> list[PreparedRow]:
         """The batch compared with the store and counted; the rows that write something."""
         prepared = checker.classify(batch) if batch else []
-        for row in prepared:
-            setattr(result, row.action, getattr(result, row.action) + 1)
-            if len(result.preview) < 20:
-                result.preview.append({"row": row.number, "email": row.email, "action": row.action})
-        return [row for row in prepared if row.action != "unchanged"]
+        for row in prepared[: max(0, 20 - len(result.preview))]:
+            result.preview.append({"row": row.number, "email": row.email, "action": row.action})
+        writes = [row for row in prepared if row.action != "unchanged"]
+        result.unchanged += len(prepared) - len(writes)
+        updated = sum(1 for row in writes if row.action == "updated")
+        result.updated += updated
+        result.created += len(writes) - updated
+        return writes
 
-    with _CheckedBatches(source, info, checker) as batches:
+    new_values = None
+    if writing:
+        from .writer import customer_values
+
+        def new_values(row: PreparedRow, now: Any) -> tuple:
+            return customer_values(store.pk, row, now, checker.default_groups)
+
+    with _CheckedBatches(source, info, checker, new_values) as batches:
         if not writing:
             for checked, batch in batches:
                 classified(batch)
@@ -695,7 +719,7 @@ class _Abandoned(Exception):
 
 def _all_or_nothing(
     batches: "_CheckedBatches",
-    classified: Callable[[list[tuple[int, dict[str, Any]]]], list[PreparedRow]],
+    classified: Callable[[list[PreparedRow]], list[PreparedRow]],
     writer: "BatchWriter",
     result: ImportResult,
     total: int,
@@ -735,7 +759,7 @@ def _all_or_nothing(
 
 def _batch_by_batch(
     batches: "_CheckedBatches",
-    classified: Callable[[list[tuple[int, dict[str, Any]]]], list[PreparedRow]],
+    classified: Callable[[list[PreparedRow]], list[PreparedRow]],
     writer: "BatchWriter",
     result: ImportResult,
     total: int,
@@ -776,9 +800,16 @@ class _CheckedBatches:
 
     QUEUED = 2
 
-    def __init__(self, source: BinaryIO, info: FileInfo, checker: _Checker) -> None:
+    def __init__(
+        self,
+        source: BinaryIO,
+        info: FileInfo,
+        checker: _Checker,
+        new_values: Callable[[PreparedRow, Any], tuple] | None,
+    ) -> None:
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=self.QUEUED)
         self.stopping = threading.Event()
+        self.new_values = new_values
         self.thread = threading.Thread(
             target=self._check,
             args=(source, info, checker),
@@ -798,7 +829,7 @@ class _CheckedBatches:
         self.stopping.set()
         self.thread.join()
 
-    def __iter__(self) -> Iterator[tuple[int, list[tuple[int, dict[str, Any]]]]]:
+    def __iter__(self) -> Iterator[tuple[int, list[PreparedRow]]]:
         while True:
             item = self.queue.get()
             if item is _END:
@@ -814,17 +845,22 @@ class _CheckedBatches:
 
     def _check_rows(self, source: BinaryIO, info: FileInfo, checker: _Checker) -> None:
         try:
-            batch: list[tuple[int, dict[str, Any]]] = []
+            new_values = self.new_values
+            batch: list[PreparedRow] = []
             checked = 0
+            now = timezone.now()  # the creation time of the batch's new customers
             for number, cells in rows_read(source, info):
                 values = checker.clean(number, cells)
                 if values is not None:
-                    batch.append((number, values))
+                    row = checker.draft(number, values)
+                    if new_values:
+                        row.new_values = new_values(row, now)
+                    batch.append(row)
                 checked += 1
                 if len(batch) >= BATCH_SIZE:
                     if not self._put((checked, batch)):
                         return
-                    batch = []
+                    batch, now = [], timezone.now()
             if self._put((checked, batch)):
                 self._put(_END)
         except BaseException as error:  # handed over, raised in the caller's thread

@@ -99,6 +99,48 @@ def rows_insert(model: type, columns: Sequence[str], rows: list[Sequence[Any]]) 
         )
 
 
+def customer_values(
+    store_id: int, row: PreparedRow, now: Any, default_groups: dict[str, int]
+) -> tuple:
+    """The customer row (``CUSTOMER_COLUMNS``) that creating ``row`` writes. Pure Python:
+    the checking thread makes it ahead of the writing. The group is left ``None`` (or
+    ``("new", name)``) when the store's group is not known yet; ``BatchWriter`` fills it."""
+    f, history = row.fields, row.history
+    account_type = f.get("account_type") or "guest"
+    accepts = bool(f.get("accepts_marketing"))
+    group = f.get("group_id") or default_groups.get(
+        GroupKind.STANDARD if account_type == "registered" else GroupKind.GUESTS
+    )
+    return (
+        store_id,
+        row.email,
+        f.get("first_name", ""),
+        f.get("last_name", ""),
+        f.get("phone", ""),
+        f.get("country", ""),
+        f.get("company", ""),
+        f.get("customer_since") or now,
+        "import",
+        account_type,
+        f.get("is_active", True),
+        f.get("is_blocked", False),
+        f.get("email_confirmed", False),
+        None,
+        accepts,
+        f.get("marketing_consent_at") or (now if accepts else None),
+        f.get("tax_exempt", False),
+        f.get("vat_id", ""),
+        group,
+        f.get("custom_fields") or {},
+        history.get("orders_count") or 0,
+        history.get("total_spent") or 0,
+        history.get("first_order_at"),
+        history.get("last_order_at"),
+        now,
+        now,
+    )
+
+
 class BatchWriter:
     def __init__(
         self,
@@ -163,35 +205,34 @@ class BatchWriter:
         return self.default_groups[kind]
 
     def write(self, rows: list[PreparedRow]) -> None:
-        """Write one batch; the caller's transaction commits it."""
+        """Write one batch; the caller's transaction commits it. New customers' rows get
+        their ids (``customer_id``)."""
         now = timezone.now()
         created = [row for row in rows if row.action == "created"]
         updated = [row for row in rows if row.action == "updated"]
-        ids = self._customers_create(created, now)
-        for row in updated:
-            ids[row.email] = row.customer_id
+        self._customers_create(created, now)
         self._customers_update(updated, now)
-        self._passwords(rows, ids)
-        self._tags(rows, ids)
-        self._addresses(rows, ids)
+        self._passwords(rows)
+        self._tags(rows)
+        self._addresses(updated, rows)
         notes = [
-            (self.store.pk, ids[row.email], self.actor and self.actor.pk, row.note, now)
+            (self.store.pk, row.customer_id, self.actor and self.actor.pk, row.note, now)
             for row in rows
             if row.note
         ]
         rows_insert(CustomerNote, ("store", "customer", "author", "body", "created_at"), notes)
-        self._events(rows, ids, now)
+        self._events(rows, now)
 
-    def _events(self, rows: list[PreparedRow], ids: dict[str, int], now: Any) -> None:
+    def _events(self, rows: list[PreparedRow], now: Any) -> None:
         """One ``customer.imported`` event per created or updated customer, with the job."""
-        actor_id = self.actor and self.actor.pk
+        store_id, actor_id = self.store.pk, self.actor and self.actor.pk
         data: dict[str, Any] = {
             action: {"job": self.job_id, "action": action} for action in ("created", "updated")
         }
         if is_postgresql():  # COPY takes the JSON text; made once per action, not per row
             data = {action: json.dumps(value) for action, value in data.items()}
         events = [
-            (self.store.pk, ids[row.email], actor_id, "customer.imported", data[row.action], now)
+            (store_id, row.customer_id, actor_id, "customer.imported", data[row.action], now)
             for row in rows
             if row.action in data
         ]
@@ -199,55 +240,32 @@ class BatchWriter:
             ActivityEvent, ("store", "customer", "actor", "verb", "data", "created_at"), events
         )
 
-    def _customers_create(self, rows: list[PreparedRow], now: Any) -> dict[str, int]:
+    def _customers_create(self, rows: list[PreparedRow], now: Any) -> None:
         if not rows:
-            return {}
+            return
+        group_at, account_at = (
+            CUSTOMER_COLUMNS.index("group_id"),
+            CUSTOMER_COLUMNS.index("account_type"),
+        )
         values = []
         for row in rows:
-            f = row.fields
-            account_type = f.get("account_type") or "guest"
-            accepts = bool(f.get("accepts_marketing"))
-            values.append(
-                (
-                    self.store.pk,
-                    row.email,
-                    f.get("first_name", ""),
-                    f.get("last_name", ""),
-                    f.get("phone", ""),
-                    f.get("country", ""),
-                    f.get("company", ""),
-                    f.get("customer_since") or now,
-                    "import",
-                    account_type,
-                    f.get("is_active", True),
-                    f.get("is_blocked", False),
-                    f.get("email_confirmed", False),
-                    None,
-                    accepts,
-                    f.get("marketing_consent_at") or (now if accepts else None),
-                    f.get("tax_exempt", False),
-                    f.get("vat_id", ""),
-                    self._group_id(f.get("group_id"), account_type),
-                    f.get("custom_fields") or {},
-                    f.get("orders_count") or 0,
-                    f.get("total_spent") or 0,
-                    f.get("first_order_at"),
-                    f.get("last_order_at"),
-                    now,
-                    now,
-                )
-            )
+            value = row.new_values or customer_values(self.store.pk, row, now, {})
+            group = value[group_at]
+            if group is None or type(group) is tuple:  # a default or a new group: now known
+                group = self._group_id(group, value[account_at])
+                value = (*value[:group_at], group, *value[group_at + 1 :])
+            values.append(value)
         if not is_postgresql():
             customers = Customer.objects.bulk_create(
                 [Customer(**dict(zip(CUSTOMER_COLUMNS, v, strict=True))) for v in values],
                 batch_size=2000,
             )
-            return {c.email: c.pk for c in customers}
-        return self._customers_copy_postgresql(rows, values)
+            for row, customer in zip(rows, customers, strict=True):
+                row.customer_id = customer.pk
+            return
+        self._customers_copy_postgresql(rows, values)
 
-    def _customers_copy_postgresql(
-        self, rows: list[PreparedRow], values: list[tuple]
-    ) -> dict[str, int]:
+    def _customers_copy_postgresql(self, rows: list[PreparedRow], values: list[tuple]) -> None:
         """New customers ``COPY``-ed straight into the table, with ids drawn from its
         sequence beforehand (COPY returns none). Should one of the emails have appeared
         meanwhile (an order created that customer), the COPY is undone and the batch goes
@@ -272,8 +290,12 @@ class BatchWriter:
                 for pk, value in zip(ids, values, strict=True):
                     copy.write_row((pk, *value[:19], _json(value[19]), *value[20:]))
         except UniqueViolation:
-            return self._customers_upsert_postgresql(rows, values)
-        return {row.email: pk for row, pk in zip(rows, ids, strict=True)}
+            ids_of = self._customers_upsert_postgresql(rows, values)
+            for row in rows:
+                row.customer_id = ids_of[row.email]
+            return
+        for row, pk in zip(rows, ids, strict=True):
+            row.customer_id = pk
 
     def _customers_upsert_postgresql(
         self, rows: list[PreparedRow], values: list[tuple]
@@ -317,7 +339,7 @@ class BatchWriter:
         for columns, customers in by_columns.items():
             Customer.objects.bulk_update(customers, [*columns, "updated_at"], batch_size=1000)
 
-    def _passwords(self, rows: list[PreparedRow], ids: dict[str, int]) -> None:
+    def _passwords(self, rows: list[PreparedRow]) -> None:
         """Ecwid passwords: kept only as a Django hash on the store's shopper login."""
         rows = [row for row in rows if row.password]
         if not rows:
@@ -335,19 +357,18 @@ class BatchWriter:
             else:
                 user.set_password(row.password)
                 user.save(update_fields=["password"])
-            links.append(Customer(pk=ids[row.email], user=user, account_type="registered"))
+            links.append(Customer(pk=row.customer_id, user=user, account_type="registered"))
         Customer.objects.bulk_update(links, ["user", "account_type"])
 
-    def _tags(self, rows: list[PreparedRow], ids: dict[str, int]) -> None:
-        names = {name for row in rows for name in row.tags}
-        missing = [name for name in names if name.lower() not in self.tag_ids]
+    def _tags(self, rows: list[PreparedRow]) -> None:
+        tag_ids = self.tag_ids
+        missing = {name for row in rows for name in row.tags if name.lower() not in tag_ids}
         if missing:
-            for tag in tags_ensure(store=self.store, names=missing):
-                self.tag_ids[tag.name.lower()] = tag.pk
+            for tag in tags_ensure(store=self.store, names=list(missing)):
+                tag_ids[tag.name.lower()] = tag.pk
+        store_id = self.store.pk
         links = [
-            (self.store.pk, ids[row.email], self.tag_ids[name.lower()])
-            for row in rows
-            for name in row.tags
+            (store_id, row.customer_id, tag_ids[name.lower()]) for row in rows for name in row.tags
         ]
         if not links:
             return
@@ -361,10 +382,10 @@ class BatchWriter:
                 ignore_conflicts=True,
             )
 
-    def _addresses(self, rows: list[PreparedRow], ids: dict[str, int]) -> None:
-        replaced = [
-            (row.customer_id, kind) for row in rows if row.customer_id for kind in row.addresses
-        ]
+    def _addresses(self, updated: list[PreparedRow], rows: list[PreparedRow]) -> None:
+        """The default addresses the rows bring; an existing customer's old default address
+        of that kind is replaced."""
+        replaced = [(row.customer_id, kind) for row in updated for kind in row.addresses]
         for kind in {kind for _id, kind in replaced}:
             Address.objects.filter(
                 store=self.store,
@@ -372,8 +393,9 @@ class BatchWriter:
                 is_default=True,
                 customer_id__in=[pk for pk, k in replaced if k == kind],
             ).delete()
+        store_id = self.store.pk
         values = [
-            (self.store.pk, ids[row.email], kind, True, *(parts[p] for p in ADDRESS_PARTS))
+            (store_id, row.customer_id, kind, True, *parts)
             for row in rows
             for kind, parts in row.addresses.items()
         ]
