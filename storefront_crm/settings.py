@@ -162,6 +162,9 @@ SESAME_MAX_AGE = 15 * 60
 SESAME_ONE_TIME = True
 SESAME_SIGNATURE_SIZE = 16
 SESAME_TOKEN_NAME = "sesame"
+# A link is signed with the login's email too: when staff change a customer's email, links
+# sent to the old address stop working.
+SESAME_INVALIDATE_ON_EMAIL_CHANGE = True
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en"

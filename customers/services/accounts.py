@@ -6,7 +6,6 @@ from typing import Any
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from storefront_crm.errors import ServiceError
@@ -166,16 +165,9 @@ def shopper_login_email_follow(
             )
         stale.delete()  # a login no profile links signs nobody in; the name is needed
     user.email = customer.email
-    # Links (django-sesame) are signed with the login's password hash and, being one-time,
-    # its last sign-in; the email is not part of them in our settings. Logins made here
-    # have an unusable password, a random marker: a new one revokes the links (and the
-    # shopper's storefront sessions). A password imported from another shop system is
-    # kept; the last sign-in time moves instead.
-    if user.has_usable_password():
-        user.last_login = timezone.now()
-    else:
-        user.set_unusable_password()
-    user.save(update_fields=["email", "username", "password", "last_login"])
+    # Sign-in links (django-sesame) are signed with the login's email
+    # (SESAME_INVALIDATE_ON_EMAIL_CHANGE): those sent to the old address stop working.
+    user.save(update_fields=["email", "username"])
     relink = customer.user_id != user.pk
     customer.user = user  # also refreshes a cached, older copy of the login
     if relink:
