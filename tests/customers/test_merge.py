@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from sesame.utils import get_query_string, get_token, get_user
 
 from customers.models import (
     ActivityEvent,
@@ -16,7 +17,7 @@ from customers.models import (
     TaggedCustomer,
 )
 from customers.services import customer_tags_add
-from customers.services.accounts import shopper_identity_get_or_create
+from customers.services.accounts import shop_scope, shopper_identity_get_or_create
 from customers.services.merge import MergeRefused, customer_merge, duplicate_groups_find
 from orders.models import Order, OrderStatus
 from orders.services import ItemInput, order_create
@@ -176,12 +177,17 @@ def test_two_storefront_logins_are_refused(store, owner, pair):
 def test_the_one_storefront_login_follows_the_surviving_email(store, owner, pair):
     survivor, duplicate = pair
     login = shopper_identity_get_or_create(store=store, customer=duplicate)
+    old_link = get_query_string(login, scope=shop_scope(store))
 
     merged = customer_merge(store=store, actor=owner, survivor=survivor, duplicate=duplicate)
 
     login.refresh_from_db()
     assert merged.user == login
     assert login.email == "jane@example.org" and login.store == store
+    # a link sent to the duplicate's address no longer signs anybody in
+    token = old_link.removeprefix("?sesame=")
+    assert get_user(token, scope=shop_scope(store)) is None
+    assert get_user(get_token(login, scope=shop_scope(store)), scope=shop_scope(store)) == login
 
 
 def test_profiles_of_two_stores_cannot_be_merged(store, other_store, owner, unscoped):
