@@ -20,6 +20,7 @@ database work at the same time and the file is read once.
 import csv
 import gc
 import queue
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -182,6 +183,7 @@ class PreparedRow:
     password: str | None
     history: dict[str, Any] = field(default_factory=dict)  # aggregates, on creation only
     new_values: tuple | None = None  # writer.customer_values(): the row a creation writes
+    new_line: str | None = None  # the same as COPY text (PostgreSQL), without the id
 
 
 ProgressCallback = Callable[[int, int, dict[str, int]], None]
@@ -493,7 +495,7 @@ class _Checker:
                 and current["account_type"] != "registered"
             ):
                 changed["account_type"] = "registered"
-            row.fields, row.history, row.new_values = changed, {}, None
+            row.fields, row.history, row.new_values, row.new_line = changed, {}, None, None
             row.action = (
                 "updated"
                 if (changed or row.tags or row.addresses or row.note or password)
@@ -685,14 +687,20 @@ def _customers_import(
         result.created += len(writes) - updated
         return writes
 
-    new_values = None
+    new_customer = None
     if writing:
-        from .writer import customer_values
+        from .writer import CUSTOMER_COLUMNS, copy_line, customer_values, is_postgresql
 
-        def new_values(row: PreparedRow, now: Any) -> tuple:
-            return customer_values(store.pk, row, now, checker.default_groups)
+        as_text, group_at = is_postgresql(), CUSTOMER_COLUMNS.index("group_id")
 
-    with _CheckedBatches(source, info, checker, new_values) as batches:
+        def new_customer(row: PreparedRow, now: Any) -> None:
+            """The customer row a creation writes, made in the checking thread: as values,
+            and for PostgreSQL's COPY as text once its group is known."""
+            row.new_values = values = customer_values(store.pk, row, now, checker.default_groups)
+            if as_text and type(values[group_at]) is int:
+                row.new_line = copy_line(values)
+
+    with _CheckedBatches(source, info, checker, new_customer) as batches:
         if not writing:
             for checked, batch in batches:
                 classified(batch)
@@ -805,11 +813,11 @@ class _CheckedBatches:
         source: BinaryIO,
         info: FileInfo,
         checker: _Checker,
-        new_values: Callable[[PreparedRow, Any], tuple] | None,
+        new_customer: Callable[[PreparedRow, Any], None] | None,
     ) -> None:
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=self.QUEUED)
         self.stopping = threading.Event()
-        self.new_values = new_values
+        self.new_customer = new_customer
         self.thread = threading.Thread(
             target=self._check,
             args=(source, info, checker),
@@ -821,13 +829,21 @@ class _CheckedBatches:
         self.language = translation.get_language()
         self.time_zone = timezone.get_current_timezone()
 
+    # While the caller's thread waits for PostgreSQL, this thread holds the interpreter
+    # lock; when the answer comes, the caller gets the lock back only after the switch
+    # interval (5 ms by default), once per network wait: hundreds of times per import.
+    SWITCH_INTERVAL = 0.0005
+
     def __enter__(self) -> "_CheckedBatches":
+        self.switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self.switch_interval, self.SWITCH_INTERVAL))
         self.thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.stopping.set()
         self.thread.join()
+        sys.setswitchinterval(self.switch_interval)
 
     def __iter__(self) -> Iterator[tuple[int, list[PreparedRow]]]:
         while True:
@@ -845,7 +861,7 @@ class _CheckedBatches:
 
     def _check_rows(self, source: BinaryIO, info: FileInfo, checker: _Checker) -> None:
         try:
-            new_values = self.new_values
+            new_customer = self.new_customer
             batch: list[PreparedRow] = []
             checked = 0
             now = timezone.now()  # the creation time of the batch's new customers
@@ -853,8 +869,8 @@ class _CheckedBatches:
                 values = checker.clean(number, cells)
                 if values is not None:
                     row = checker.draft(number, values)
-                    if new_values:
-                        row.new_values = new_values(row, now)
+                    if new_customer:
+                        new_customer(row, now)
                     batch.append(row)
                 checked += 1
                 if len(batch) >= BATCH_SIZE:
