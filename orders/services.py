@@ -200,6 +200,7 @@ def order_create(
             customer=order.customer,
             actor=actor,
             verb="order.placed",
+            at=order.placed_at,
             order=order.number,
         )
     return order

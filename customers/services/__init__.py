@@ -1,5 +1,6 @@
 """Writes on customers: each validates, writes in one transaction and logs an activity."""
 
+import datetime
 from collections.abc import Iterable
 from typing import Any
 
@@ -52,14 +53,23 @@ def email_validate(email: str, *, field: str = "email") -> str:
 
 
 def activity_record(
-    *, store: Store, customer: Customer | None, actor: Any, verb: str, **data: Any
+    *,
+    store: Store,
+    customer: Customer | None,
+    actor: Any,
+    verb: str,
+    at: datetime.datetime | None = None,
+    **data: Any,
 ) -> ActivityEvent:
+    """Log what happened; ``at`` for an event that happened before it is recorded (an
+    order placed in the past, entered now)."""
     return ActivityEvent.objects.create(
         store=store,
         customer=customer,
         verb=verb,
         data=data,
         actor=actor if getattr(actor, "pk", None) else None,
+        created_at=at or timezone.now(),
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from customers.models import Customer, CustomerSource
+from customers.models import ActivityEvent, Customer, CustomerSource
 from orders.models import Order, OrderStatus, PaymentStatus
 from orders.services import (
     ItemInput,
@@ -204,3 +204,14 @@ def test_money_is_decimal_and_negative_amounts_are_refused(store):
     assert order.total == Decimal("0.30")
     with pytest.raises(ServiceError):
         order_create(store=store, email="m@example.org", items=items(), shipping="-1")
+
+
+@pytest.mark.django_db
+def test_an_order_entered_later_is_logged_at_the_time_it_was_placed(store):
+    customer = CustomerFactory(store=store)
+    placed_at = timezone.now() - timedelta(days=40)
+
+    order = order_create(store=store, email=customer.email, items=items(), placed_at=placed_at)
+
+    event = ActivityEvent.objects.get(customer=customer, verb="order.placed")
+    assert event.created_at == placed_at and event.data == {"order": order.number}
