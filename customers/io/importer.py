@@ -44,6 +44,7 @@ from ..models import (
     CustomerNote,
     CustomerTag,
     CustomField,
+    GroupKind,
     TaggedCustomer,
 )
 from .formats import ADDRESS_KINDS, ADDRESS_PARTS, FORMATS, Column, CustomerResource, format_detect
@@ -330,6 +331,13 @@ class _Checker:
             .values_list("kind", "pk")
         )
         self.new_groups: dict[str, str] = {}
+        # A store without customers (a first import) has none to compare with: the batches'
+        # lookups are skipped. Should an order create one meanwhile, PostgreSQL's COPY meets
+        # the unique email and that batch goes through the upsert (writer); SQLite has no
+        # such fallback, so it always looks.
+        self.store_was_empty = (
+            connection.vendor == "postgresql" and not Customer.objects.filter(store=store).exists()
+        )
 
     def clean(self, number: int, cells: list[str]) -> dict[str, Any] | None:
         values: dict[str, Any] = {}
@@ -440,6 +448,8 @@ class _Checker:
     def classify(self, batch: list[PreparedRow]) -> list[PreparedRow]:
         """Compare a batch of drafts with the store's customers (a few queries): those the
         store has become updates (only what changed) or unchanged; the rest stay creations."""
+        if self.store_was_empty:
+            return batch
         attributes = self.plan.attributes
         existing = {row["email"]: row for row in self._existing([row.email for row in batch])}
         if not existing:  # the common case of an import: all new
@@ -689,16 +699,28 @@ def _customers_import(
 
     new_customer = None
     if writing:
-        from .writer import CUSTOMER_COLUMNS, copy_line, customer_values, is_postgresql
+        from .writer import customer_copy_line, customer_values, is_postgresql
 
-        as_text, group_at = is_postgresql(), CUSTOMER_COLUMNS.index("group_id")
+        as_text, store_id, default_groups = is_postgresql(), store.pk, checker.default_groups
+        guests, standard = (
+            default_groups.get(GroupKind.GUESTS),
+            default_groups.get(GroupKind.STANDARD),
+        )
+        now_text = {}  # the batch's time as COPY text, made once
 
         def new_customer(row: PreparedRow, now: Any) -> None:
-            """The customer row a creation writes, made in the checking thread: as values,
-            and for PostgreSQL's COPY as text once its group is known."""
-            row.new_values = values = customer_values(store.pk, row, now, checker.default_groups)
-            if as_text and type(values[group_at]) is int:
-                row.new_line = copy_line(values)
+            """The customer row a creation writes, made in the checking thread: for
+            PostgreSQL's COPY as text once its group is known, else as values."""
+            if as_text:
+                fields = row.fields
+                group = fields.get("group_id") or (
+                    standard if fields.get("account_type") == "registered" else guests
+                )
+                if type(group) is int:
+                    text = now_text.get(now) or now_text.setdefault(now, now.isoformat())
+                    row.new_line = customer_copy_line(store_id, row, text, group)
+                    return
+            row.new_values = customer_values(store_id, row, now, default_groups)
 
     with _CheckedBatches(source, info, checker, new_customer) as batches:
         if not writing:

@@ -11,6 +11,7 @@ event per created or updated customer (the profile's log shows the import). Else
 """
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -65,6 +66,11 @@ CUSTOMER_COLUMNS = (
     "created_at",
     "updated_at",
 )
+
+
+GROUP_AT = CUSTOMER_COLUMNS.index("group_id")
+ACCOUNT_TYPE_AT = CUSTOMER_COLUMNS.index("account_type")
+JSON_AT = CUSTOMER_COLUMNS.index("custom_fields")
 
 
 def _json(value: dict[str, Any]) -> str:
@@ -163,6 +169,54 @@ def customer_values(
         history.get("last_order_at"),
         now,
         now,
+    )
+
+
+def _text(value: str) -> str:
+    """A text value in COPY text format (most need no escaping)."""
+    return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL(value) else value
+
+
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]").search
+
+
+def customer_copy_line(store_id: int, row: PreparedRow, now_text: str, group_id: int) -> str:
+    """``copy_line(customer_values(…))`` with the group known, written out column by column:
+    a third of the time of the general form, in the checking thread."""
+    f, history = row.fields, row.history
+    get = f.get
+    accepts = bool(get("accepts_marketing"))
+    since, consent = get("customer_since"), get("marketing_consent_at")
+    custom = get("custom_fields")
+    return "\t".join(
+        (
+            str(store_id),
+            _text(row.email),
+            _text(get("first_name", "")),
+            _text(get("last_name", "")),
+            _text(get("phone", "")),
+            _text(get("country", "")),
+            _text(get("company", "")),
+            since.isoformat() if since else now_text,
+            "import",
+            _text(get("account_type") or "guest"),
+            "t" if get("is_active", True) else "f",
+            "t" if get("is_blocked", False) else "f",
+            "t" if get("email_confirmed", False) else "f",
+            "\\N",
+            "t" if accepts else "f",
+            consent.isoformat() if consent else (now_text if accepts else "\\N"),
+            "t" if get("tax_exempt", False) else "f",
+            _text(get("vat_id", "")),
+            str(group_id),
+            _text(_json(custom)) if custom else "{}",
+            str(history.get("orders_count") or 0),
+            str(history.get("total_spent") or 0),
+            copy_text(history.get("first_order_at")),
+            copy_text(history.get("last_order_at")),
+            now_text,
+            now_text,
+        )
     )
 
 
@@ -268,60 +322,61 @@ class BatchWriter:
     def _customers_create(self, rows: list[PreparedRow], now: Any) -> None:
         if not rows:
             return
-        group_at, account_at = (
-            CUSTOMER_COLUMNS.index("group_id"),
-            CUSTOMER_COLUMNS.index("account_type"),
-        )
-        values = []
-        for row in rows:
-            value = row.new_values or customer_values(self.store.pk, row, now, {})
-            group = value[group_at]
-            if group is None or type(group) is tuple:  # a default or a new group: now known
-                group = self._group_id(group, value[account_at])
-                value = (*value[:group_at], group, *value[group_at + 1 :])
-            values.append(value)
-        if not is_postgresql():
-            customers = Customer.objects.bulk_create(
-                [Customer(**dict(zip(CUSTOMER_COLUMNS, v, strict=True))) for v in values],
-                batch_size=2000,
-            )
-            for row, customer in zip(rows, customers, strict=True):
-                row.customer_id = customer.pk
+        if is_postgresql():
+            self._customers_copy_postgresql(rows, now)
             return
-        self._customers_copy_postgresql(rows, values)
+        customers = Customer.objects.bulk_create(
+            [
+                Customer(**dict(zip(CUSTOMER_COLUMNS, self._values(row, now), strict=True)))
+                for row in rows
+            ],
+            batch_size=2000,
+        )
+        for row, customer in zip(rows, customers, strict=True):
+            row.customer_id = customer.pk
 
-    def _customers_copy_postgresql(self, rows: list[PreparedRow], values: list[tuple]) -> None:
+    def _values(self, row: PreparedRow, now: Any) -> tuple:
+        """The new customer's row (``CUSTOMER_COLUMNS``) with its group."""
+        value = row.new_values or customer_values(self.store.pk, row, now, {})
+        group = value[GROUP_AT]
+        if group is None or type(group) is tuple:  # a default or a new group: now known
+            group = self._group_id(group, value[ACCOUNT_TYPE_AT])
+            value = (*value[:GROUP_AT], group, *value[GROUP_AT + 1 :])
+        return value
+
+    def _customers_copy_postgresql(self, rows: list[PreparedRow], now: Any) -> None:
         """New customers ``COPY``-ed straight into the table, with ids drawn from its
-        sequence beforehand (COPY returns none). Should one of the emails have appeared
-        meanwhile (an order created that customer), the COPY is undone and the batch goes
-        through the upsert instead."""
+        sequence beforehand (COPY returns none); most rows come as COPY text already
+        (``customer_copy_line``, made in the checking thread). Should one of the emails
+        have appeared meanwhile (an order created that customer), the COPY is undone and
+        the batch goes through the upsert instead."""
         from psycopg.errors import UniqueViolation
 
         table = Customer._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [table, len(values)],
+                [table, len(rows)],
             )
             ids = [pk for (pk,) in cursor.fetchall()]
+        lines = []
+        for pk, row in zip(ids, rows, strict=True):
+            line = row.new_line
+            if line is None:  # before the COPY: the group may need creating first
+                value = self._values(row, now)
+                line = copy_line((*value[:JSON_AT], _json(value[JSON_AT]), *value[JSON_AT + 1 :]))
+            lines.append(f"{pk}\t{line}\n")
         columns = ", ".join(("id", *CUSTOMER_COLUMNS))
         copy_sql = f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN"
-        # Most rows come as text already (made in the checking thread, ``copy_line``).
-        lines = [row.new_line for row in rows]
         try:
             with (
                 transaction.atomic(),
                 connection.cursor() as cursor,
                 cursor.cursor.copy(copy_sql) as copy,
             ):
-                if all(lines):
-                    pairs = zip(ids, lines, strict=True)
-                    copy.write("".join([f"{pk}\t{line}\n" for pk, line in pairs]))
-                else:
-                    for pk, value in zip(ids, values, strict=True):
-                        copy.write_row((pk, *value[:19], _json(value[19]), *value[20:]))
+                copy.write("".join(lines))
         except UniqueViolation:
-            ids_of = self._customers_upsert_postgresql(rows, values)
+            ids_of = self._customers_upsert_postgresql(rows, [self._values(r, now) for r in rows])
             for row in rows:
                 row.customer_id = ids_of[row.email]
             return

@@ -6,11 +6,13 @@ import zoneinfo
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import translation
 
 from customers.io import importer, writer
 from customers.io.importer import ImportOptions, customers_import
 from customers.models import ActivityEvent, Address, Customer, CustomerGroup, CustomerTag
+from tests.factories import CustomerFactory
 
 
 def run(store, data: str, **options):
@@ -137,3 +139,55 @@ def test_a_crash_while_writing_stops_the_checking_thread(store, monkeypatch):
 
     assert Customer.objects.count() == 0
     assert not [t for t in importer.threading.enumerate() if t.name == "customer-import-check"]
+
+
+def test_the_written_out_copy_line_matches_the_general_one():
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    row = importer.PreparedRow(
+        2,
+        "a\\b@example.com",
+        "created",
+        None,
+        {
+            "first_name": "Tab\there",
+            "last_name": "Line\nbreak\r",
+            "account_type": "registered",
+            "accepts_marketing": True,
+            "customer_since": datetime(2024, 3, 12, tzinfo=UTC),
+            "tax_exempt": True,
+            "vat_id": "DE1",
+            "custom_fields": {"size": "L\\XL", "n": 3},
+        },
+        [],
+        {},
+        "",
+        None,
+        {"orders_count": 3, "total_spent": Decimal("150.00"), "last_order_at": now},
+    )
+    for fields in (row.fields, {}):
+        row.fields = fields
+        values = writer.customer_values(7, row, now, {"standard": 11, "guests": 12})
+        group = values[writer.GROUP_AT]
+        assert writer.customer_copy_line(7, row, now.isoformat(), group) == writer.copy_line(values)
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY fallback is PostgreSQL's")
+def test_a_first_import_meets_a_customer_created_meanwhile(store, monkeypatch):
+    # The store is empty when the import starts (no lookups); an order creates c1 before
+    # its batch is written.
+    real_prepare = writer.BatchWriter.prepare
+
+    def prepare_then_order(self, **kwargs):
+        real_prepare(self, **kwargs)
+        CustomerFactory(store=store, email="c1@example.com", first_name="Before")
+
+    monkeypatch.setattr(writer.BatchWriter, "prepare", prepare_then_order)
+
+    result = run(store, rows(3))
+
+    assert result.written and Customer.objects.count() == 3
+    assert Customer.objects.get(email="c1@example.com").first_name == "C1"
+    assert list(Customer.objects.get(email="c1@example.com").tags.names()) == ["batch"]
