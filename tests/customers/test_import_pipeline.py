@@ -6,12 +6,15 @@ import zoneinfo
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.core.files.base import ContentFile
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import translation
 
 from customers.io import importer, writer
 from customers.io.importer import ImportOptions, customers_import
 from customers.models import ActivityEvent, Address, Customer, CustomerGroup, CustomerTag
+from storefront_crm.jobs import job_execute, job_start
+from storefront_crm.models import Job, JobStatus
 from tests.factories import CustomerFactory
 
 
@@ -191,3 +194,36 @@ def test_a_first_import_meets_a_customer_created_meanwhile(store, monkeypatch):
     assert result.written and Customer.objects.count() == 3
     assert Customer.objects.get(email="c1@example.com").first_name == "C1"
     assert list(Customer.objects.get(email="c1@example.com").tags.names()) == ["batch"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the side connection is PostgreSQL's")
+def test_progress_shows_while_an_abort_import_is_still_in_its_transaction(store, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_SIZE", 2)
+    real_write, seen = writer.BatchWriter.write, []
+
+    def watching_write(self, prepared):
+        real_write(self, prepared)
+        other = connections.create_connection(DEFAULT_DB_ALIAS)  # what the job page sees
+        try:
+            with other.cursor() as cursor:
+                cursor.execute(f"SELECT progress_done FROM {Job._meta.db_table}")
+                seen.append(cursor.fetchone()[0])
+        finally:
+            other.close()
+
+    monkeypatch.setattr(writer.BatchWriter, "write", watching_write)
+    job = job_start(
+        store=store,
+        kind="customers.import",
+        params={"on_error": "abort"},
+        input_file=ContentFile(rows(10).encode(), name="customers.csv"),
+        enqueue=False,
+    )
+
+    job_execute(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and Customer.objects.count() == 10
+    assert seen[0] == 0 and seen[-1] > 0  # uncommitted rows, committed progress
+    assert job.progress_done == job.progress_total == 20
