@@ -762,13 +762,14 @@ def _all_or_nothing(
     written = last_row = 0
     try:
         with transaction.atomic():
-            writer.prepare(constraints_immediate=True)
+            writer.prepare()
             for checked, batch in batches:
                 writes = classified(batch)
                 if result.failed:
                     raise _Abandoned
                 if writes:
                     writer.write(writes)
+                    writer.constraints_check()
                     result.batches += 1
                     written += len(writes)
                     last_row = writes[-1].number

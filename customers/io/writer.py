@@ -237,18 +237,10 @@ class BatchWriter:
         self.default_groups: dict[str, int] = {}
         self.tag_ids: dict[str, int] = {}
 
-    def prepare(self, *, constraints_immediate: bool = False) -> None:
+    def prepare(self) -> None:
         """The store's default groups and the custom fields the file brings; groups the
-        file names are created when a batch first needs them (``_group_id``).
-
-        ``constraints_immediate``: check the foreign keys at the end of each statement
-        instead of at commit. In one long transaction (``on_error="abort"``) that spreads
-        the checks over the batches, while the next batch is being checked, instead of
-        piling them all up in the final commit."""
+        file names are created when a batch first needs them (``_group_id``)."""
         store = self.store
-        if constraints_immediate and is_postgresql():
-            with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         if not CustomerGroup.objects.filter(store=store).exclude(kind=GroupKind.CUSTOM).exists():
             group_defaults_create(store)
         for group in CustomerGroup.objects.filter(store=store):
@@ -268,6 +260,16 @@ class BatchWriter:
                     },
                 )
                 position += created
+
+    def constraints_check(self) -> None:
+        """Check the foreign keys of what was written so far now, not at the commit
+        (PostgreSQL; they are deferred). In one long transaction that keeps the database's
+        queue of pending checks to a batch instead of the whole file (memory, a long last
+        commit). Checking at the end of each statement instead cost more database time."""
+        if is_postgresql():
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # checks what is pending
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
     def _group_id(self, value: Any, account_type: str) -> int:
         if isinstance(value, tuple):  # ("new", name): a group the store lacked when checked
