@@ -1,13 +1,16 @@
 """The bulk write of checked import rows: a handful of statements per batch, never one
 query per row.
 
-On PostgreSQL new customers go through ``COPY`` into a TEMP staging table and one
-``INSERT … SELECT … ON CONFLICT (store_id, email) DO UPDATE`` (a customer created
-meanwhile by an order is updated, not duplicated); tag links, addresses and notes are
-``COPY``-ed straight into their tables, and so is one ``customer.imported`` activity
-event per created or updated customer (the profile's log shows the import). Elsewhere
-(SQLite) ``bulk_create`` does the same job. Changed existing customers are written with
-``bulk_update`` grouped by the columns that changed. The caller runs each batch in one transaction.
+On PostgreSQL new customers are ``COPY``-ed straight into their table with ids drawn from
+the sequence beforehand, their rows mostly as COPY text made in the importer's checking
+thread (``customer_copy_line``); should an email have appeared meanwhile (an order created
+that customer), the batch goes through a TEMP staging table and one ``INSERT … SELECT …
+ON CONFLICT (store_id, email) DO UPDATE`` instead (updated, not duplicated). Tag links,
+addresses and notes are ``COPY``-ed straight into their tables, and so is one
+``customer.imported`` activity event per created or updated customer (the profile's log
+shows the import). Elsewhere (SQLite) ``bulk_create`` does the same job. Changed existing
+customers are written with ``bulk_update`` grouped by the columns that changed. The caller
+owns the transactions: one per batch (``on_error="skip"``) or one for the whole file.
 """
 
 import json
