@@ -13,7 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.files.base import File
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.models.sql import UpdateQuery
+from django.db.models.sql.constants import CURSOR
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,11 +32,20 @@ class JobFailed(Exception):
 
 
 class JobContext:
-    """What a handler gets: the job row and ways to report progress."""
+    """What a handler gets: the job row and ways to report progress.
+
+    Progress stays visible while a handler holds a transaction open around all its work
+    (an all-or-nothing import): written inside it, it would show only at the end and lock
+    the job row until then. On PostgreSQL it then goes through a short-lived connection of
+    its own."""
 
     def __init__(self, job: Job, on_progress: ProgressCallback | None = None) -> None:
         self.job = job
         self._on_progress = on_progress
+        # A worker or a command starts outside any transaction; inside one (a test's), a
+        # second connection would not see the job row.
+        self._aside_usable = connection.vendor == "postgresql" and not connection.in_atomic_block
+        self._aside: Any = None
 
     @property
     def store(self) -> Store:
@@ -50,13 +61,37 @@ class JobContext:
             self.job.progress_total = total
         if counts:
             self.job.counts = {**self.job.counts, **counts}
-        Job.objects.filter(pk=self.job.pk).update(
-            progress_done=self.job.progress_done,
-            progress_total=self.job.progress_total,
-            counts=self.job.counts,
-        )
+        values = {
+            "progress_done": self.job.progress_done,
+            "progress_total": self.job.progress_total,
+            "counts": self.job.counts,
+        }
+        if self._aside_usable and connection.in_atomic_block:
+            self._progress_aside(values)
+        else:
+            Job.objects.filter(pk=self.job.pk).update(**values)
         if self._on_progress:
             self._on_progress(self.job)
+
+    def _progress_aside(self, values: dict[str, Any]) -> None:
+        if self._aside is None:
+            self._aside = connections.create_connection(DEFAULT_DB_ALIAS)
+            with self._aside.cursor() as cursor:
+                # Progress is not worth waiting for: should the job row be locked (by the
+                # handler's transaction), this update is left out.
+                cursor.execute("SET lock_timeout = '1s'")
+        query = UpdateQuery(Job)
+        query.add_update_values(values)
+        query.add_filter("pk", self.job.pk)
+        try:
+            query.get_compiler(connection=self._aside).execute_sql(CURSOR)
+        except DatabaseError:
+            logger.warning("Job %s: progress not recorded", self.job.pk, exc_info=True)
+
+    def close(self) -> None:
+        if self._aside is not None:
+            self._aside.close()
+            self._aside = None
 
     def add_errors(self, errors: list[dict[str, Any]]) -> None:
         self.job.errors = [*self.job.errors, *errors]
@@ -131,7 +166,10 @@ def job_execute(job_id: int, on_progress: ProgressCallback | None = None) -> Job
     context = JobContext(job, on_progress)
     with store_scope(job.store):
         try:
-            message = handler(context)
+            try:
+                message = handler(context)
+            finally:
+                context.close()
         except JobFailed as failure:
             _finish(job, JobStatus.FAILED, str(failure))
         except Exception as error:

@@ -9,10 +9,7 @@ import tempfile
 from typing import Any
 
 from django.core.files import File
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db.models import QuerySet
-from django.db.models.sql import UpdateQuery
-from django.db.models.sql.constants import CURSOR
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,52 +28,6 @@ def _record(job: Job, **changes: Any) -> None:
     Job.objects.filter(pk=job.pk).update(**changes)
     for name, value in changes.items():
         setattr(job, name, value)
-
-
-class _ImportProgress:
-    """The import's progress on the job row, visible while the import's own transaction is
-    open too: ``on_error="abort"`` writes the whole file in one transaction, and progress
-    written inside it would show only at the end (and lock the job row until then). In
-    there, on PostgreSQL, it goes through a short-lived connection of its own."""
-
-    def __init__(self, ctx: JobContext) -> None:
-        self.ctx = ctx
-        # A worker or a command starts outside any transaction; inside one (a test's),
-        # a second connection would not see the job row.
-        self.usable = connection.vendor == "postgresql" and not connection.in_atomic_block
-        self.side: Any = None
-
-    def __enter__(self) -> "_ImportProgress":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.side is not None:
-            self.side.close()
-
-    def __call__(self, done: int, total: int, counts: dict[str, int]) -> None:
-        if not (self.usable and connection.in_atomic_block):
-            self.ctx.progress(done, total, **counts)
-            return
-        job = self.ctx.job
-        job.progress_done, job.progress_total = done, total
-        job.counts = {**job.counts, **counts}
-        if self.side is None:
-            self.side = connections.create_connection(DEFAULT_DB_ALIAS)
-            with self.side.cursor() as cursor:
-                # Progress is not worth waiting for: should the job row be locked (by the
-                # import's transaction), this update is left out.
-                cursor.execute("SET lock_timeout = '1s'")
-        query = UpdateQuery(Job)
-        query.add_update_values(
-            {"progress_done": done, "progress_total": total, "counts": job.counts}
-        )
-        query.add_filter("pk", job.pk)
-        try:
-            query.get_compiler(connection=self.side).execute_sql(CURSOR)
-        except DatabaseError:
-            logger.warning("Import job %s: progress not recorded", job.pk, exc_info=True)
-        if self.ctx._on_progress:  # the command's progress bar
-            self.ctx._on_progress(job)
 
 
 @job_handler("customers.import", result_permission="customers.import")
@@ -104,9 +55,11 @@ def customers_import_job(ctx: JobContext) -> str:
         }
         _record(job, counts=counts)
 
-    on_progress = _ImportProgress(ctx)
+    def on_progress(done: int, total: int, counts: dict[str, int]) -> None:
+        ctx.progress(done, total, **counts)
+
     try:
-        with job.input_file.open("rb") as source, on_progress:
+        with job.input_file.open("rb") as source:
             result, report = customers_import(
                 store=ctx.store,
                 source=source,
