@@ -7,8 +7,7 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from .models import Address, AddressKind
-from .services.addresses import ADDRESS_FIELDS
+from .models import ADDRESS_PARTS, Address, AddressKind
 
 
 class AddressForm(forms.Form):
@@ -37,7 +36,7 @@ class AddressForm(forms.Form):
 
     def __init__(self, *args: Any, address: Address | None = None, **kwargs: Any) -> None:
         if address is not None:
-            initial = {name: getattr(address, name) for name in ADDRESS_FIELDS}
+            initial = {name: getattr(address, name) for name in ADDRESS_PARTS}
             initial.update(kind=address.kind, is_default=address.is_default)
             kwargs.setdefault("initial", initial)
         super().__init__(*args, **kwargs)

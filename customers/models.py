@@ -254,6 +254,21 @@ class AddressKind(models.TextChoices):
     BILLING = "billing", _("Billing")
 
 
+# The parts of an address, in the order a letter shows them: the columns of ``Address``,
+# of the import/export formats and of an order's address snapshot.
+ADDRESS_PARTS = (
+    "name",
+    "company",
+    "line1",
+    "line2",
+    "postal_code",
+    "city",
+    "region",
+    "country",
+    "phone",
+)
+
+
 class Address(models.Model):
     """A saved address of a customer; at most one default shipping and one default billing."""
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export import resources
 from import_export.fields import Field
 
-from ..models import Customer
+from ..models import ADDRESS_PARTS, Customer
 from .widgets import (
     AccountTypeWidget,
     CountryWidget,
@@ -33,17 +33,6 @@ from .widgets import (
     YesNoWidget,
 )
 
-ADDRESS_PARTS = (
-    "name",
-    "company",
-    "line1",
-    "line2",
-    "postal_code",
-    "city",
-    "region",
-    "country",
-    "phone",
-)
 ADDRESS_KINDS = ("shipping", "billing")
 
 

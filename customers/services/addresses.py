@@ -15,32 +15,21 @@ from storefront_crm.errors import ServiceError
 from storefront_crm.models import Store
 
 from ..io.countries import COUNTRY_CODES
-from ..models import Address, AddressKind, Customer
+from ..models import ADDRESS_PARTS, Address, AddressKind, Customer
 from . import activity_record
 
-ADDRESS_FIELDS = (
-    "name",
-    "company",
-    "line1",
-    "line2",
-    "postal_code",
-    "city",
-    "region",
-    "country",
-    "phone",
-)
 # A saved address is one an order could be shipped or billed to.
 ADDRESS_REQUIRED = ("line1", "city", "country")
 
 
 def _address_clean(kind: str, fields: dict[str, Any]) -> dict[str, str]:
     """Trimmed values of every address field; errors name the field."""
-    unknown = set(fields) - set(ADDRESS_FIELDS)
+    unknown = set(fields) - set(ADDRESS_PARTS)
     if unknown:
         raise TypeError(f"Unknown address fields: {sorted(unknown)}")
     if kind not in AddressKind.values:
         raise ServiceError(_("Choose shipping or billing."), field="kind")
-    cleaned = {name: " ".join(str(fields.get(name) or "").split()) for name in ADDRESS_FIELDS}
+    cleaned = {name: " ".join(str(fields.get(name) or "").split()) for name in ADDRESS_PARTS}
     cleaned["country"] = cleaned["country"].upper()
     for name in ADDRESS_REQUIRED:
         if not cleaned[name]:
@@ -126,7 +115,7 @@ def address_edit(
     customer = address.customer
     _customer_lock(store, customer)
     before = {"kind": address.kind, "is_default": address.is_default}
-    before.update({name: getattr(address, name) for name in ADDRESS_FIELDS})
+    before.update({name: getattr(address, name) for name in ADDRESS_PARTS})
     after = {"kind": kind, "is_default": bool(is_default), **cleaned}
     changes = {
         name: [str(before[name]), str(value)]

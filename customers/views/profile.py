@@ -28,6 +28,7 @@ from ..forms import (
     TagAddForm,
 )
 from ..models import (
+    ADDRESS_PARTS,
     ActivityEvent,
     Address,
     AddressKind,
@@ -57,7 +58,6 @@ from ..services.accounts import (
     customer_impersonation_start,
     email_confirmation_send,
 )
-from ..services.addresses import ADDRESS_FIELDS
 from ..services.merge import (
     DUPLICATES_INLINE_LIMIT,
     DUPLICATES_JOB,
@@ -132,7 +132,7 @@ def _address_sentence(verb: str, data: dict[str, Any]) -> str:
     parts = []
     changes = data.get("changes") or {}
     # in the form's order: PostgreSQL's jsonb does not keep the order keys were written in
-    order = {name: index for index, name in enumerate(("kind", "is_default", *ADDRESS_FIELDS))}
+    order = {name: index for index, name in enumerate(("kind", "is_default", *ADDRESS_PARTS))}
     for name, (old, new) in sorted(changes.items(), key=lambda item: order.get(item[0], 99)):
         if name == "is_default":
             parts.append(_("made it the default") if new == "True" else _("unset it as default"))
