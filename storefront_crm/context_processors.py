@@ -21,6 +21,8 @@ def panel(request: HttpRequest) -> dict[str, Any]:
         "store": store,
         "membership": request.membership,
         "my_stores": _switcher_stores(request),
+        # The first path segment after the store's: which main menu entry is current.
+        "panel_section": request.path_info.removeprefix(f"/store/{store.slug}/").split("/", 1)[0],
         "perms_panel": _PermissionChecker(request),
     }
 
