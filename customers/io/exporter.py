@@ -20,7 +20,7 @@ from django.utils import timezone
 from storefront_crm.models import Store
 
 from ..models import Address, Customer, CustomerGroup, CustomField, TaggedCustomer
-from .formats import ADDRESS_PARTS, Column, NativeResource
+from .formats import ADDRESS_PARTS, Column, NativeResource, custom_column_name
 from .widgets import formula_escape, tags_render
 
 CHUNK_ROWS = 2000
@@ -42,9 +42,7 @@ def export_header(columns: list[Column], custom: list[CustomField]) -> list[str]
 
 
 def custom_header(field: CustomField) -> str:
-    """``Label (custom.key)``, with the type when not text, so an import recreates it."""
-    typed = "" if field.field_type in {"text", "choice"} else f":{field.field_type}"
-    return f"{field.label} (custom.{field.key}{typed})"
+    return custom_column_name(field.label, field.key, field.field_type, field.choices)
 
 
 def customers_export(

@@ -34,6 +34,31 @@ from .widgets import (
 )
 
 ADDRESS_KINDS = ("shipping", "billing")
+# A choice field's choices in a native header: "Size (custom.size:choice=S/M/L)" (not a
+# character that could be taken for the file's delimiter). The three characters that would
+# end a choice or the header are written as %XX.
+CHOICE_SEPARATOR = "/"
+_CHOICE_ESCAPES = {"%": "%25", "/": "%2F", ")": "%29"}
+
+
+def custom_column_name(label: str, key: str, field_type: str, choices: list[str]) -> str:
+    """The native header of a custom field, with its type (and choices) when not text, so
+    that an import into another store recreates the field as it was."""
+    typed = "" if field_type == "text" else f":{field_type}"
+    if field_type == "choice":
+        escaped = ("".join(_CHOICE_ESCAPES.get(char, char) for char in c) for c in choices)
+        typed += "=" + CHOICE_SEPARATOR.join(escaped)
+    return f"{label} (custom.{key}{typed})"
+
+
+def custom_column_choices(text: str | None) -> list[str]:
+    """The choices of a header made by ``custom_column_name``."""
+    if not text:
+        return []
+    return [
+        re.sub(r"%(25|2F|29)", lambda m: chr(int(m[1], 16)), c, flags=re.IGNORECASE)
+        for c in text.split(CHOICE_SEPARATOR)
+    ]
 
 
 class Column(Field):
@@ -92,7 +117,8 @@ class CustomerResource(resources.ModelResource):
     ignored_headers: tuple[str, ...] = ()
     # Custom field columns: "Label (custom.key)" natively, Shopify metafields likewise.
     custom_field_pattern = re.compile(
-        r"^(?P<label>.*?)\s*\(\s*custom\.(?P<key>[\w-]+)(?::(?P<type>number|date|boolean))?\s*\)$",
+        r"^(?P<label>.*?)\s*\(\s*custom\.(?P<key>[\w-]+)"
+        r"(?::(?P<type>number|date|boolean|choice)(?:=(?P<choices>[^)]*))?)?\s*\)$",
         re.IGNORECASE,
     )
 

@@ -47,7 +47,15 @@ from ..models import (
     GroupKind,
     TaggedCustomer,
 )
-from .formats import ADDRESS_KINDS, ADDRESS_PARTS, FORMATS, Column, CustomerResource, format_detect
+from .formats import (
+    ADDRESS_KINDS,
+    ADDRESS_PARTS,
+    FORMATS,
+    Column,
+    CustomerResource,
+    custom_column_choices,
+    format_detect,
+)
 from .reader import FileInfo, FileProblem, file_sniff, rows_read
 from .widgets import (
     CountryWidget,
@@ -200,6 +208,7 @@ class CustomColumn:
     index: int
     definition: CustomField | None
     field_type: str = "text"  # of a field new to the store (native headers carry it)
+    choices: list[str] = field(default_factory=list)  # of a new choice field, likewise
 
 
 @dataclass
@@ -263,12 +272,30 @@ class ColumnPlan:
                 key = match.group("key").lower().replace("-", "_")[:60]
                 label = match.group("label").strip() or key
                 field_type = (match.groupdict().get("type") or "text").lower()
+                choices = _header_choices(name, field_type, match.groupdict().get("choices"))
+                if field_type == "choice" and not choices:
+                    field_type = "text"  # a choice field without its choices: keep the text
                 custom.append(
-                    CustomColumn(key, label[:100], index, definitions.get(key), field_type)
+                    CustomColumn(key, label[:100], index, definitions.get(key), field_type, choices)
                 )
             elif name.lower() not in ignored_known:
                 ignored.append(name)
         return cls(resource, columns, custom, ignored)
+
+
+def _header_choices(header: str, field_type: str, text: str | None) -> list[str]:
+    """The choices a native header gives a new choice field, checked like the setup
+    page's."""
+    from ..services.setup import custom_field_choices_clean
+
+    if field_type != "choice" or not text:
+        return []
+    try:
+        return custom_field_choices_clean(field_type, custom_column_choices(text))
+    except ServiceError as error:
+        raise FileProblem(
+            _("Column “%(column)s”: %(problem)s") % {"column": header, "problem": error.message}
+        ) from None
 
 
 def _split_name(full: str) -> tuple[str, str]:
@@ -292,7 +319,7 @@ def _custom_value(column: CustomColumn, text: str) -> Any:
     from ..services.setup import custom_field_value_clean
 
     definition = column.definition or CustomField(
-        key=column.key, label=column.label, field_type=column.field_type
+        key=column.key, label=column.label, field_type=column.field_type, choices=column.choices
     )
     raw: Any = text
     if definition.field_type == "number":

@@ -260,6 +260,7 @@ class BatchWriter:
                         "label": column.label,
                         "position": position,
                         "field_type": column.field_type,
+                        "choices": column.choices,
                     },
                 )
                 position += created

@@ -522,7 +522,7 @@ def _boolean_clean(field: CustomField, raw: Any) -> bool:
     )
 
 
-def _choices_clean(field_type: str, choices: Iterable[str]) -> list[str]:
+def custom_field_choices_clean(field_type: str, choices: Iterable[str]) -> list[str]:
     if field_type != CustomFieldType.CHOICE:
         return []
     cleaned: dict[str, str] = {}
@@ -586,7 +586,7 @@ def custom_field_create(
     least one choice; labels are unique in the store whatever the letter case."""
     label = _name_clean(label, max_length=100, field="label")
     field_type = _field_type_clean(field_type)
-    cleaned_choices = _choices_clean(field_type, choices)
+    cleaned_choices = custom_field_choices_clean(field_type, choices)
     _lock_store(store)
     _label_free(store, label)
     last = CustomField.objects.filter(store=store).aggregate(last=Max("position"))["last"]
@@ -640,7 +640,7 @@ def custom_field_update(
     new_type = field.field_type if field_type is None else _field_type_clean(field_type)
     if choices is None:
         choices = field.choices if new_type == field.field_type else ()
-    new_choices = _choices_clean(new_type, choices)
+    new_choices = custom_field_choices_clean(new_type, choices)
     _lock_store(store)
     _label_free(store, label, except_pk=field.pk)
     changes: dict[str, list[Any]] = {}

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from customers.io.exporter import customers_export
 from customers.io.importer import ImportOptions, customers_import
-from customers.models import Customer, CustomerGroup
+from customers.models import Customer, CustomerGroup, CustomField
 from storefront_crm.jobs import job_execute, job_start
 from storefront_crm.models import JobStatus
 from storefront_crm.tenancy import store_scope
@@ -37,12 +37,16 @@ def rows(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data.decode())))
 
 
+SIZES = ["S", "M/L", "XL (tall)", "100% cotton", "A|B"]
+
+
 def rich_store(store):
     """Customers using every exported column, including awkward values."""
     wholesale = CustomerGroupFactory(store=store, name="Wholesale")
     CustomFieldFactory(store=store, key="shoe_size", label="Shoe size", field_type="number")
     CustomFieldFactory(store=store, key="birthday", label="Birthday", field_type="date")
     CustomFieldFactory(store=store, key="vip", label="VIP", field_type="boolean")
+    CustomFieldFactory(store=store, key="size", label="Size", field_type="choice", choices=SIZES)
     since = timezone.now() - timedelta(days=400)
     anna = CustomerFactory(
         store=store,
@@ -60,7 +64,12 @@ def rich_store(store):
         tax_exempt=True,
         vat_id="DE123456789",
         group=wholesale,
-        custom_fields={"shoe_size": 41.5, "birthday": "1990-04-01", "vip": True},
+        custom_fields={
+            "shoe_size": 41.5,
+            "birthday": "1990-04-01",
+            "vip": True,
+            "size": "M/L",
+        },
         orders_count=3,
         total_spent=Decimal("100.00"),
         first_order_at=since + timedelta(days=2),
@@ -99,8 +108,21 @@ def test_native_round_trip_is_exact(store, unscoped):
         anna = Customer.objects.get(email="anna@example.com")
         assert anna.phone == "+49 170 1234567"
         assert anna.group.name == "Wholesale"
-        assert anna.custom_fields == {"shoe_size": 41.5, "birthday": "1990-04-01", "vip": True}
+        assert anna.custom_fields == {
+            "shoe_size": 41.5,
+            "birthday": "1990-04-01",
+            "vip": True,
+            "size": "M/L",
+        }
         assert sorted(anna.tags.names()) == ["Köln, Süd", "VIP"]
+        # the fields are recreated with their types, a choice field with its choices
+        fields = {f.key: (f.label, f.field_type, f.choices) for f in CustomField.objects.all()}
+        assert fields == {
+            "shoe_size": ("Shoe size", "number", []),
+            "birthday": ("Birthday", "date", []),
+            "vip": ("VIP", "boolean", []),
+            "size": ("Size", "choice", SIZES),
+        }
 
 
 @pytest.mark.django_db
@@ -266,3 +288,38 @@ def test_command_fails_clearly_on_an_unknown_segment(store):
 @pytest.mark.django_db
 def test_groups_round_trip_by_name(store):
     assert CustomerGroup.objects.filter(kind="guests").exists()
+
+
+@pytest.mark.django_db
+def test_a_choice_column_checks_its_values_against_the_header_choices(store):
+    data = (
+        b"Email,Size (custom.size:choice=S/M/XL %29)\n"
+        b"a@example.com,m\n"
+        b"b@example.com,XL )\n"
+        b"c@example.com,XXL\n"
+    )
+
+    result, _report = customers_import(
+        store=store,
+        source=io.BytesIO(data),
+        options=ImportOptions(format_name="native", on_error="skip"),
+    )
+
+    assert result.created == 2
+    assert [(e["row"], e["column"]) for e in result.errors] == [(4, "Size")]
+    assert CustomField.objects.get(key="size").choices == ["S", "M", "XL )"]
+    assert Customer.objects.get(email="a@example.com").custom_fields == {"size": "M"}
+
+
+@pytest.mark.django_db
+def test_a_choice_header_with_bad_choices_is_refused_before_anything_is_written(store):
+    data = ("Email,Size (custom.size:choice=" + "x" * 101 + ")\na@example.com,x\n").encode()
+
+    with pytest.raises(Exception, match="Size"):
+        customers_import(
+            store=store,
+            source=io.BytesIO(data),
+            options=ImportOptions(format_name="native", on_error="skip"),
+        )
+
+    assert not Customer.objects.exists() and not CustomField.objects.exists()
