@@ -1,4 +1,4 @@
-from .views import addresses, listing, profile, setup, transfer
+from .views import addresses, listing, profile, setup, store_activity, transfer
 
 # Each views module lists its own patterns, so the parts of the area can grow apart.
 urlpatterns = (
@@ -7,4 +7,5 @@ urlpatterns = (
     + addresses.urlpatterns
     + setup.urlpatterns
     + transfer.urlpatterns
+    + store_activity.urlpatterns
 )

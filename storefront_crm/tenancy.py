@@ -50,6 +50,8 @@ PERMISSIONS: dict[str, set[str]] = {
     "orders.edit": {Role.OWNER, Role.MANAGER},
     "orders.export": {Role.OWNER, Role.MANAGER},
     "jobs.view": {Role.OWNER, Role.MANAGER, Role.SUPPORT},
+    # The store's audit trail: imports, exports, deletions, setup changes.
+    "store.activity": {Role.OWNER, Role.MANAGER},
     "store.settings": {Role.OWNER},
     "staff.manage": {Role.OWNER},
 }

@@ -18,6 +18,7 @@ from storefront_crm.jobs import JobContext, JobFailed, job_handler
 from storefront_crm.models import Job, Store
 
 from ..models import Customer
+from ..services import activity_record
 from .exporter import customers_export
 from .importer import ImportOptions, ImportResult, customers_import, import_summary_lines
 
@@ -172,4 +173,16 @@ def customers_export_job(ctx: JobContext) -> str:
         out.seek(0)
         ctx.save_result(name, File(out, name=name))
     ctx.progress(count, count, exported=count)
+    params = ctx.params
+    activity_record(
+        store=ctx.store,
+        customer=None,
+        actor=ctx.job.created_by,
+        verb="customers.exported",
+        count=count,
+        segment=params.get("segment_id"),
+        selection=bool(params.get("customer_ids") or params.get("conditions")),
+        via=params.get("source") or "job",
+        job=ctx.job.pk,
+    )
     return _("%(count)d customers exported.") % {"count": count}

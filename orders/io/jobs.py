@@ -13,6 +13,7 @@ from django.core.files import File
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.services import activity_record
 from storefront_crm.errors import ServiceError
 from storefront_crm.jobs import JobContext, JobFailed, job_handler
 
@@ -65,6 +66,15 @@ def orders_import_job(ctx: JobContext) -> str:
     summary = "\n".join(import_summary_lines(result))
     if result.failed:
         raise JobFailed(summary)
+    if not params.get("dry_run"):
+        activity_record(
+            store=ctx.store,
+            customer=None,
+            actor=job.created_by,
+            verb="orders.imported",
+            job=job.pk,
+            **result.counts(),
+        )
     return summary
 
 
@@ -106,4 +116,16 @@ def orders_export_job(ctx: JobContext) -> str:
         out.seek(0)
         ctx.save_result(name, File(out, name=name))
     ctx.progress(count, count, exported=count)
+    activity_record(
+        store=ctx.store,
+        customer=None,
+        actor=ctx.job.created_by,
+        verb="orders.exported",
+        what=what,
+        count=count,
+        date_from=params.get("date_from"),
+        date_to=params.get("date_to"),
+        via=params.get("source") or "job",
+        job=ctx.job.pk,
+    )
     return message

@@ -1,0 +1,146 @@
+"""The store's activity: what happened to the store's customer data as a whole (imports,
+exports, deleted customers, changes to groups, tags and custom fields), who did it and when.
+What happened to one customer is on that customer's profile."""
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils.translation import gettext as _
+
+from storefront_crm.tenancy import permission_required
+
+from ..models import ActivityEvent
+from ..selectors_profile import history_page
+
+EVENTS_PER_PAGE = 100
+
+
+def _pair(value: Any) -> tuple[Any, Any]:
+    """An ``[old, new]`` pair as the services record it."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return value[0], value[1]
+    return "?", value
+
+
+def store_event_sentence(event: ActivityEvent) -> str:
+    """One line of the store's activity as a translated sentence."""
+    data: dict[str, Any] = event.data or {}
+    verb = event.verb
+    by_command = " " + _("(command line)") if data.get("via") == "command" else ""
+    if verb == "customers.imported":
+        return _(
+            "Imported customers (%(format)s): %(created)s created, %(updated)s updated, "
+            "%(unchanged)s unchanged, %(skipped)s skipped"
+        ) % {
+            "format": data.get("format", "?"),
+            "created": data.get("created", 0),
+            "updated": data.get("updated", 0),
+            "unchanged": data.get("unchanged", 0),
+            "skipped": data.get("skipped", 0),
+        }
+    if verb == "customers.exported":
+        sentence = _("Exported %(count)s customers") % {"count": data.get("count", 0)}
+        if data.get("segment"):
+            sentence += " " + _("of segment %(segment)s") % {"segment": data["segment"]}
+        elif data.get("selection"):
+            sentence += " " + _("(a selection)")
+        return sentence + by_command
+    if verb == "orders.exported":
+        sentence = (
+            _("Exported %(count)s ordered products")
+            if data.get("what") in ("products", "ordered products")
+            else _("Exported %(count)s orders")
+        ) % {"count": data.get("count", 0)}
+        if data.get("date_from") or data.get("date_to"):
+            sentence += " " + _("placed %(start)s – %(end)s") % {
+                "start": data.get("date_from") or "…",
+                "end": data.get("date_to") or "…",
+            }
+        return sentence + by_command
+    if verb == "orders.imported":
+        return _(
+            "Imported orders: %(created)s created, %(skipped)s skipped, %(customers)s new customers"
+        ) % {
+            "created": data.get("created", 0),
+            "skipped": data.get("skipped", 0),
+            "customers": data.get("customers_created", 0),
+        }
+    if verb == "customer.deleted":
+        return _("Deleted the customer %(email)s (%(orders)s orders kept without a profile)") % {
+            "email": data.get("email", "?"),
+            "orders": data.get("orders_detached", 0),
+        }
+    if verb == "group.created":
+        return _("Created the group “%(group)s” (discount %(discount)s %%)") % {
+            "group": data.get("group", "?"),
+            "discount": data.get("discount_percent", "0"),
+        }
+    if verb == "group.renamed":
+        old, new = _pair(data.get("group"))
+        return _("Renamed the group “%(old)s” to “%(new)s”") % {"old": old, "new": new}
+    if verb == "group.discount_set":
+        old, new = _pair(data.get("discount_percent"))
+        return _("Changed the discount of “%(group)s” from %(old)s %% to %(new)s %%") % {
+            "group": data.get("group", "?"),
+            "old": old,
+            "new": new,
+        }
+    if verb == "group.deleted":
+        return _("Deleted the group “%(group)s”; %(moved)s customers moved to “%(to)s”") % {
+            "group": data.get("group", "?"),
+            "moved": data.get("moved", 0),
+            "to": data.get("moved_to", "?"),
+        }
+    if verb == "tag.created":
+        return _("Created the tag “%(tag)s”") % {"tag": data.get("tag", "?")}
+    if verb == "tag.renamed":
+        old, new = _pair(data.get("tag"))
+        return _("Renamed the tag “%(old)s” to “%(new)s”") % {"old": old, "new": new}
+    if verb == "tag.merged":
+        return _("Merged the tag “%(tag)s” into “%(into)s” (%(moved)s customers)") % {
+            "tag": data.get("tag", "?"),
+            "into": data.get("into", "?"),
+            "moved": data.get("moved", 0),
+        }
+    if verb == "tag.deleted":
+        return _("Deleted the tag “%(tag)s” (removed from %(count)s customers)") % {
+            "tag": data.get("tag", "?"),
+            "count": data.get("customers", 0),
+        }
+    if verb == "custom_field.created":
+        return _("Added the custom field “%(label)s”") % {"label": data.get("label", "?")}
+    if verb == "custom_field.updated":
+        return _("Changed the custom field “%(key)s”: %(what)s") % {
+            "key": data.get("key", "?"),
+            "what": ", ".join(sorted(data.get("changes") or {})),
+        }
+    if verb == "custom_field.deleted":
+        return _("Removed the custom field “%(label)s” (%(count)s values removed)") % {
+            "label": data.get("label", "?"),
+            "count": data.get("values_removed", 0),
+        }
+    if verb == "custom_field.reordered":
+        return _("Reordered the custom fields")
+    return verb
+
+
+@permission_required("store.activity")
+def store_activity(request: HttpRequest, store_slug: str) -> HttpResponse:
+    """The store-wide events, newest first, page by page."""
+    page = history_page(
+        ActivityEvent.objects.filter(store=request.store, customer=None).select_related("actor"),
+        time_field="created_at",
+        size=EVENTS_PER_PAGE,
+        before=request.GET.get("before"),
+        after=request.GET.get("after"),
+    )
+    return render(
+        request,
+        "customers/activity/store.html",
+        {"events": [(event, store_event_sentence(event)) for event in page.rows], "page": page},
+    )
+
+
+urlpatterns = [path("activity/", store_activity, name="store_activity")]
