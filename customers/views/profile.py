@@ -105,6 +105,9 @@ def custom_field_display(field: CustomField, value: Any, language: str) -> str:
     return str(value)
 
 
+_FIELD_ORDER = {field.name: index for index, field in enumerate(Customer._meta.fields)}
+
+
 def _field_label(name: str) -> str:
     try:
         return str(Customer._meta.get_field(name).verbose_name)
@@ -178,7 +181,11 @@ def event_sentence(event: ActivityEvent) -> str:
         }.get(source, _("Profile created"))
     if verb == "customer.updated":
         parts = []
-        for name, (old, new) in (data.get("changes") or {}).items():
+        # in the model's field order: PostgreSQL's jsonb does not keep the order keys were
+        # written in
+        changes = data.get("changes") or {}
+        for name in sorted(changes, key=lambda name: _FIELD_ORDER.get(name, len(_FIELD_ORDER))):
+            old, new = changes[name]
             if name == "accepts_marketing":
                 parts.append(
                     _("gave marketing consent")

@@ -25,6 +25,7 @@ from customers.services.accounts import (
     email_confirmation_token,
     shopper_identity_get_or_create,
 )
+from customers.views.profile import event_sentence
 from orders.models import Order
 from storefront_crm.errors import ServiceError
 from storefront_crm.models import User
@@ -338,3 +339,16 @@ def test_a_login_of_the_new_email_that_another_profile_uses_is_refused(store, ow
     assert customer.email == "old@example.org"  # the whole change was rolled back
     assert User.objects.get(customers=customer).email == "old@example.org"
     assert _signs_in(store, _token(link))
+
+
+def test_an_edit_sentence_lists_changes_in_the_forms_order_whatever_the_stored_order(store):
+    event = ActivityEvent(
+        store=store,
+        verb="customer.updated",
+        # as PostgreSQL's jsonb may hand the keys back: not in the order they were written
+        data={"changes": {"phone": ["1", "2"], "first_name": ["Al", "Bo"]}},
+    )
+
+    assert event_sentence(event) == (
+        "Edited: changed first name from “Al” to “Bo”; changed phone from “1” to “2”"
+    )
