@@ -5,9 +5,17 @@ Feature apps register a handler per job kind with ``@job_handler("customers.impo
 ``job_execute`` is the task body (also called directly by management commands, which pass
 ``on_progress`` to draw a terminal progress bar). Executing a finished job again does
 nothing, so a redelivered task is harmless.
+
+A job run by a worker has a heartbeat: a running job whose heartbeat stopped lost its worker
+(killed, out of memory, machine gone) and is started again by ``jobs_recover`` (at worker
+start and every minute from beat) instead of showing "running" until the broker redelivers
+its message an hour later. Only one worker runs a job at a time: a job whose heartbeat is
+fresh is left to the worker that has it.
 """
 
+import datetime
 import logging
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +33,10 @@ from .tenancy import all_stores, store_scope
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[Job], None]
+
+HEARTBEAT_SECONDS = 15
+# A running job without a heartbeat for this long has lost its worker.
+STALE_AFTER = datetime.timedelta(seconds=90)
 
 
 class JobFailed(Exception):
@@ -152,26 +164,45 @@ def job_start(
     return job
 
 
-def job_execute(job_id: int, on_progress: ProgressCallback | None = None) -> Job | None:
-    """Run a job's handler once; safe to call again for the same id."""
+def job_execute(
+    job_id: int, on_progress: ProgressCallback | None = None, *, heartbeat: bool = False
+) -> Job | None:
+    """Run a job's handler once; safe to call again for the same id. ``heartbeat`` (workers)
+    keeps the job's heartbeat fresh while it runs, so that it is started again should the
+    worker die."""
     with all_stores(), transaction.atomic():
         job = Job.objects.select_for_update().select_related("store").filter(pk=job_id).first()
         if job is None or job.is_finished:
             return job
+        now = timezone.now()
+        beating = job.heartbeat_at is not None and now - job.heartbeat_at < STALE_AFTER
+        if job.status == JobStatus.RUNNING and beating:
+            return job  # another worker runs it (a redelivered or repeated message)
+        if job.status == JobStatus.RUNNING:  # its worker stopped: run it again
+            job.counts = {**job.counts, "restarts": job.counts.get("restarts", 0) + 1}
         job.status = JobStatus.RUNNING
-        job.started_at = job.started_at or timezone.now()
+        job.started_at = job.started_at or now
         job.attempts += 1
-        job.save(update_fields=["status", "started_at", "attempts"])
+        job.heartbeat_at = now if heartbeat else None
+        job.save(update_fields=["status", "started_at", "attempts", "heartbeat_at", "counts"])
     handler = _HANDLERS[job.kind]
     context = JobContext(job, on_progress)
+    pulse = _Heartbeat(job.pk) if heartbeat and connection.vendor == "postgresql" else None
     with store_scope(job.store):
         try:
             try:
+                if pulse:
+                    pulse.start()
                 message = handler(context)
             finally:
                 context.close()
+                if pulse:
+                    pulse.stop()
         except JobFailed as failure:
             _finish(job, JobStatus.FAILED, str(failure))
+        except KeyboardInterrupt:  # a command stopped with Ctrl-C
+            _finish(job, JobStatus.FAILED, _("Stopped before it finished."))
+            raise
         except Exception as error:
             from .tasks import TRANSIENT_ERRORS
 
@@ -186,8 +217,56 @@ def job_execute(job_id: int, on_progress: ProgressCallback | None = None) -> Job
                 % {"error": traceback.format_exception_only(error)[-1].strip()},
             )
         else:
+            if job.counts.get("restarts"):
+                message = "\n".join(
+                    [message or "", _("Its worker stopped during the run; it was started again.")]
+                ).strip()
             _finish(job, JobStatus.SUCCEEDED, message or "")
     return job
+
+
+def jobs_recover() -> list[int]:
+    """Start again the running jobs whose heartbeat stopped (their worker died)."""
+    from .tasks import run_job
+
+    cutoff = timezone.now() - STALE_AFTER
+    with all_stores():
+        stale = list(
+            Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff).values_list(
+                "pk", flat=True
+            )
+        )
+    for job_id in stale:
+        logger.warning("Job %s lost its worker; starting it again", job_id)
+        run_job.delay(job_id)
+    return stale
+
+
+class _Heartbeat(threading.Thread):
+    """Writes a job's heartbeat every few seconds, from a connection of its own, while the
+    handler runs (whatever transaction the handler holds open)."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(name=f"job-{job_id}-heartbeat", daemon=True)
+        self.job_id = job_id
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.wait(HEARTBEAT_SECONDS):
+                try:
+                    with all_stores():
+                        Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(
+                            heartbeat_at=timezone.now()
+                        )
+                except DatabaseError:
+                    logger.warning("Job %s: heartbeat not written", self.job_id, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join()
 
 
 def _finish(job: Job, status: str, message: str) -> None:

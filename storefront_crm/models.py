@@ -218,6 +218,9 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Written every few seconds while a worker runs the job: a running job whose heartbeat
+    # stopped lost its worker (killed, machine gone) and is started again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     objects = store_scoped_manager()
 

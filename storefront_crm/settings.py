@@ -138,7 +138,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # would hand a waiting task to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_RESULT_EXPIRES = 24 * 3600
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Running jobs whose worker died are started again (storefront_crm.jobs.jobs_recover).
+    "recover-jobs": {"task": "storefront_crm.tasks.recover_jobs", "schedule": 60.0},
+}
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "storefront_crm.User"

@@ -2,6 +2,7 @@
 
 import redis
 from celery import shared_task
+from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError
 
 # Only these are worth retrying: a database or broker that is briefly away.
@@ -25,4 +26,17 @@ MAX_RETRY_BACKOFF = 300
 def run_job(job_id: int) -> None:
     from .jobs import job_execute
 
-    job_execute(job_id)
+    job_execute(job_id, heartbeat=True)
+
+
+@shared_task
+def recover_jobs() -> list[int]:
+    """Beat runs this every minute; workers also run it when they start."""
+    from .jobs import jobs_recover
+
+    return jobs_recover()
+
+
+@worker_ready.connect
+def _recover_jobs_at_start(**_kwargs: object) -> None:
+    recover_jobs.delay()

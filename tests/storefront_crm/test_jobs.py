@@ -1,10 +1,13 @@
 import os
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import OperationalError
+from django.utils import timezone
 
-from storefront_crm.jobs import JobFailed, job_execute, job_handler, job_start
+from storefront_crm import jobs
+from storefront_crm.jobs import JobFailed, job_execute, job_handler, job_start, jobs_recover
 from storefront_crm.models import Job, JobStatus
 
 CALLS: list[int] = []
@@ -159,3 +162,78 @@ def test_a_result_file_is_served_only_to_roles_allowed_its_data(client, store):
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"email\nanna@example.org\n"
     assert client.get(f"/media/{job.result_file.name}").status_code == 404
+
+
+# --- A worker that dies: heartbeat, one runner at a time, recovery ------------------------
+
+
+def _running(store, *, beat_ago: float) -> Job:
+    job = job_start(store=store, kind="test.count_to", params={"n": 2}, enqueue=False)
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING,
+        attempts=1,
+        heartbeat_at=timezone.now() - timedelta(seconds=beat_ago),
+    )
+    return job
+
+
+@pytest.mark.django_db
+def test_a_job_whose_worker_died_is_started_again_and_says_so(store):
+    job = _running(store, beat_ago=300)
+
+    assert jobs_recover() == [job.pk]  # with eager Celery the job runs right here
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.attempts == 2
+    assert job.counts == {"restarts": 1, "counted": 2}
+    assert job.message == "Counted to 2.\nIts worker stopped during the run; it was started again."
+
+
+@pytest.mark.django_db
+def test_a_running_job_with_a_fresh_heartbeat_is_left_to_its_worker(store):
+    job = _running(store, beat_ago=5)
+    calls = len(CALLS)
+
+    assert jobs_recover() == []
+    job_execute(job.pk, heartbeat=True)  # a redelivered message for the same job
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING and job.attempts == 1 and len(CALLS) == calls
+
+
+@job_handler("test.slow")
+def slow(ctx) -> str:
+    time.sleep(0.4)
+    return "slept"
+
+
+@pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").split(":")[0] not in ("postgres", "postgresql"),
+    reason="the heartbeat runs on PostgreSQL (a second connection beside the handler's)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_the_heartbeat_of_its_job_fresh(store, monkeypatch):
+    monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.05)
+    job = job_start(store=store, kind="test.slow", enqueue=False)
+
+    job_execute(job.pk, heartbeat=True)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    assert (job.heartbeat_at - job.started_at).total_seconds() >= 0.2  # beats during the run
+
+
+@job_handler("test.interrupted")
+def interrupted(ctx) -> None:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.django_db
+def test_a_command_stopped_with_ctrl_c_leaves_a_failed_job_not_a_running_one(store):
+    job = job_start(store=store, kind="test.interrupted", enqueue=False)
+
+    with pytest.raises(KeyboardInterrupt):
+        job_execute(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.message == "Stopped before it finished."
