@@ -15,7 +15,7 @@ class CustomerAdmin(admin.ModelAdmin):
         "last_order_at",
         "customer_since",
     ]
-    list_filter = ["store", "account_type", "accepts_marketing", "tax_exempt"]
+    list_filter = ["store", "country", "account_type", "accepts_marketing", "tax_exempt"]
     search_fields = ["email", "first_name", "last_name"]
     list_select_related = ["store"]
     raw_id_fields = ["group", "user"]
