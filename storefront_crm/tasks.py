@@ -39,4 +39,9 @@ def recover_jobs() -> list[int]:
 
 @worker_ready.connect
 def _recover_jobs_at_start(**_kwargs: object) -> None:
+    from .jobs import STALE_AFTER
+
     recover_jobs.delay()
+    # A worker restarted right after it died finds its job's heartbeat still fresh: look
+    # again once it is stale (beat does so every minute, where beat runs).
+    recover_jobs.apply_async(countdown=STALE_AFTER.total_seconds() + 5)
