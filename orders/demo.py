@@ -32,6 +32,7 @@ from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.io.writer import copy_escape
 from customers.models import (
     AccountType,
     ActivityEvent,
@@ -1046,12 +1047,6 @@ def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False).replace("\\", "\\\\")
 
 
-def copy_text(value: str) -> str:
-    return (
-        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    )
-
-
 _COPY_UNESCAPE = re.compile(r"\\(.)")
 _COPY_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
 
@@ -1330,7 +1325,7 @@ class _OrderWriter:
         self.order_base = ids[ORDERS].next_id - 1  # order id = base + number
         self.item_ids = ids[ORDER_ITEMS]
         self.item_texts = {
-            p.pk: (str(p.pk), copy_text(p.name), copy_text(p.sku), cents(p.price_cents))
+            p.pk: (str(p.pk), copy_escape(p.name), copy_escape(p.sku), cents(p.price_cents))
             for p in spec.catalogue.physical + spec.catalogue.digital
         }
 
@@ -1530,7 +1525,7 @@ def bulk_rows(
                     store_id,
                     customer_id,
                     rng.choice(staff_ids),
-                    copy_text(rng.choice(NOTE_BODIES)),
+                    copy_escape(rng.choice(NOTE_BODIES)),
                     ts_text(plan.since + rng.randrange(now - plan.since)),
                 )
             )

@@ -83,6 +83,11 @@ def _json(value: dict[str, Any]) -> str:
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
+def copy_escape(text: str) -> str:
+    """A string in PostgreSQL's COPY text format (backslash, tab and line ends escaped)."""
+    return text.translate(_COPY_ESCAPES)
+
+
 def copy_text(value: Any) -> str:
     """One value in PostgreSQL's COPY text format, as psycopg's ``write_row`` sends it."""
     if value is None:
@@ -96,7 +101,7 @@ def copy_text(value: Any) -> str:
         return value.isoformat()
     elif kind is int:
         return str(value)
-    return str(value).translate(_COPY_ESCAPES)
+    return copy_escape(str(value))
 
 
 def copy_line(values: Sequence[Any]) -> str:
