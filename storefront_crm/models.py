@@ -227,7 +227,15 @@ class Job(models.Model):
     class Meta:
         verbose_name = _("job")
         verbose_name_plural = _("jobs")
-        indexes = [models.Index(fields=["store", "kind", "-created_at"], name="job_store_kind_idx")]
+        indexes = [
+            models.Index(fields=["store", "kind", "-created_at"], name="job_store_kind_idx"),
+            # jobs_recover looks for running jobs of every store each minute: only those.
+            models.Index(
+                fields=["heartbeat_at"],
+                condition=models.Q(status="running"),
+                name="job_running_heartbeat_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
