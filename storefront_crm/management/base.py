@@ -1,12 +1,17 @@
 """The base of every store-related management command: ``--store SLUG``, resolved once."""
 
 import sys
+from pathlib import Path
 from typing import Any
 
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from storefront_crm.jobs import job_execute, job_start
 from storefront_crm.models import Job, Store
 from storefront_crm.tenancy import store_scope
+
+PROBLEMS_SHOWN = 50
 
 
 class StoreCommand(BaseCommand):
@@ -28,6 +33,37 @@ class StoreCommand(BaseCommand):
         options["store"] = store
         with store_scope(store):
             return super().execute(*args, **options)
+
+    def file_job_run(self, *, store: Store, kind: str, file: str, params: dict) -> Job:
+        """Run a job on ``file`` here (with a progress bar), as the browser's worker would,
+        and return it finished."""
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"No such file: {file}")
+        with path.open("rb") as source:
+            job = job_start(
+                store=store,
+                kind=kind,
+                params={**params, "source": "command"},
+                input_file=File(source, name=path.name),
+                enqueue=False,
+            )
+        job = job_execute(job.pk, on_progress=self.progress_printer("Importing"))
+        job.refresh_from_db()
+        return job
+
+    def job_report(self, job: Job) -> int:
+        """Print the job's summary and its first problems; return how many problems it
+        found."""
+        self.stdout.write(job.message)
+        for error in job.errors[:PROBLEMS_SHOWN]:
+            self.stdout.write(
+                f"  row {error.get('row')}, {error.get('column')}: {error.get('message')}"
+            )
+        problems = job.counts.get("problems", len(job.errors))
+        if problems > min(len(job.errors), PROBLEMS_SHOWN):
+            self.stdout.write(f"  … {problems} problems in all")
+        return problems
 
     def progress_printer(self, label: str):
         """A callback for ``job_execute`` that draws a progress bar on a terminal."""

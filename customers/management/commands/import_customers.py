@@ -1,17 +1,12 @@
 """``manage.py import_customers --store SLUG FILE [--format …] [--dry-run] [--on-error …]``"""
 
-from pathlib import Path
 from typing import Any
 
-from django.core.files import File
 from django.core.management.base import CommandError, CommandParser
 
 from customers.io.formats import FORMATS
-from storefront_crm.jobs import job_execute, job_start
 from storefront_crm.management.base import StoreCommand
 from storefront_crm.models import JobStatus
-
-PROBLEMS_SHOWN = 50
 
 
 class Command(StoreCommand):
@@ -38,38 +33,22 @@ class Command(StoreCommand):
         )
 
     def handle(self, *args: Any, store: Any, file: str, **options: Any) -> None:
-        path = Path(file)
-        if not path.is_file():
-            raise CommandError(f"No such file: {file}")
-        params = {
-            "format": options["format"],
-            "dry_run": options["dry_run"],
-            "on_error": options["on_error"],
-            "encoding": options["encoding"],
-            "source": "command",
-        }
-        with path.open("rb") as source:
-            job = job_start(
-                store=store,
-                kind="customers.import",
-                params=params,
-                input_file=File(source, name=path.name),
-                enqueue=False,
-            )
-        job = job_execute(job.pk, on_progress=self.progress_printer("Importing"))
-        job.refresh_from_db()
-        counts = job.counts
+        job = self.file_job_run(
+            store=store,
+            kind="customers.import",
+            file=file,
+            params={
+                "format": options["format"],
+                "dry_run": options["dry_run"],
+                "on_error": options["on_error"],
+                "encoding": options["encoding"],
+            },
+        )
         self.stdout.write(
             f"Format: {job.params.get('detected_format', options['format'])}, "
             f"encoding: {job.params.get('encoding', '?')}, "
             f"separator: {job.params.get('delimiter', '?')!r}"
         )
-        self.stdout.write(job.message)
-        for error in job.errors[:PROBLEMS_SHOWN]:
-            self.stdout.write(
-                f"  row {error.get('row')}, {error.get('column')}: {error.get('message')}"
-            )
-        if len(job.errors) > PROBLEMS_SHOWN or counts.get("problems", 0) > len(job.errors):
-            self.stdout.write(f"  … {counts.get('problems', len(job.errors))} problems in all")
-        if job.status != JobStatus.SUCCEEDED or counts.get("problems"):
+        self.job_report(job)
+        if job.status != JobStatus.SUCCEEDED or job.counts.get("problems"):
             raise CommandError(f"Import job #{job.pk} finished with problems.")
