@@ -1,7 +1,10 @@
 """The base of every store-related management command: ``--store SLUG``, resolved once."""
 
+import io
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from django.core.files import File
@@ -64,6 +67,29 @@ class StoreCommand(BaseCommand):
         if problems > min(len(job.errors), PROBLEMS_SHOWN):
             self.stdout.write(f"  … {problems} problems in all")
         return problems
+
+    def export_write(self, output: str | None, export: Callable[..., int]) -> int:
+        """Run ``export(out=…)`` into the file ``output``, with a progress bar, or without
+        one into standard output as bytes; return what it counted."""
+        if output:
+            draw = self.progress_printer("Exporting")
+
+            def on_progress(done: int, total: int) -> None:
+                percent = 100 if not total else min(100, done * 100 // total)
+                draw(SimpleNamespace(percent=percent, progress_done=done, progress_total=total))
+
+            with open(output, "wb") as out:
+                return export(out=out, on_progress=on_progress)
+        stream = getattr(self.stdout._out, "buffer", None)
+        if stream is not None and self.stdout._out is sys.stdout:
+            self.stdout._out.flush()
+            count = export(out=stream)
+            stream.flush()
+            return count
+        buffer = io.BytesIO()  # a text stream (call_command(stdout=StringIO()))
+        count = export(out=buffer)
+        self.stdout._out.write(buffer.getvalue().decode("utf-8"))
+        return count
 
     def progress_printer(self, label: str):
         """A callback for ``job_execute`` that draws a progress bar on a terminal."""

@@ -1,8 +1,6 @@
 """``manage.py export_customers --store SLUG [--output FILE] [--segment ID]``"""
 
-import io
-import sys
-from types import SimpleNamespace
+from functools import partial
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -30,28 +28,9 @@ class Command(StoreCommand):
             except ServiceError as problem:
                 raise CommandError(problem.message) from None
         output = options["output"]
-        draw = self.progress_printer("Exporting") if output else None
-
-        def on_progress(done: int, total: int) -> None:
-            if draw:
-                percent = 100 if not total else min(100, done * 100 // total)
-                draw(SimpleNamespace(percent=percent, progress_done=done, progress_total=total))
-
-        if output:
-            with open(output, "wb") as out:
-                count = customers_export(
-                    store=store, out=out, selection=selection, on_progress=on_progress
-                )
-        else:
-            stream = getattr(self.stdout._out, "buffer", None)
-            if stream is not None and self.stdout._out is sys.stdout:
-                self.stdout._out.flush()
-                count = customers_export(store=store, out=stream, selection=selection)
-                stream.flush()
-            else:  # a text stream (call_command(stdout=StringIO()))
-                buffer = io.BytesIO()
-                count = customers_export(store=store, out=buffer, selection=selection)
-                self.stdout._out.write(buffer.getvalue().decode("utf-8"))
+        count = self.export_write(
+            output, partial(customers_export, store=store, selection=selection)
+        )
         activity_record(
             store=store,
             customer=None,

@@ -1,9 +1,7 @@
 """``manage.py export_orders --store SLUG [--output FILE] [--from DATE --to DATE] [--products]``"""
 
-import io
-import sys
 from datetime import date
-from types import SimpleNamespace
+from functools import partial
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -44,27 +42,8 @@ class Command(StoreCommand):
             raise CommandError("--from is after --to.")
         export = ordered_products_export if options["products"] else orders_export
         output = options["output"]
-        draw = self.progress_printer("Exporting") if output else None
-
-        def on_progress(done: int, total: int) -> None:
-            if draw:
-                percent = 100 if not total else min(100, done * 100 // total)
-                draw(SimpleNamespace(percent=percent, progress_done=done, progress_total=total))
-
         kwargs = {"store": store, "date_from": date_from, "date_to": date_to}
-        if output:
-            with open(output, "wb") as out:
-                count = export(out=out, on_progress=on_progress, **kwargs)
-        else:
-            stream = getattr(self.stdout._out, "buffer", None)
-            if stream is not None and self.stdout._out is sys.stdout:
-                self.stdout._out.flush()
-                count = export(out=stream, **kwargs)
-                stream.flush()
-            else:  # a text stream (call_command(stdout=StringIO()))
-                buffer = io.BytesIO()
-                count = export(out=buffer, **kwargs)
-                self.stdout._out.write(buffer.getvalue().decode("utf-8"))
+        count = self.export_write(output, partial(export, **kwargs))
         what = "ordered products" if options["products"] else "orders"
         activity_record(
             store=store,
