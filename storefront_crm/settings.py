@@ -216,6 +216,9 @@ STOREFRONT_IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 200 * 1024 
 
 # --- Security (production) ------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# Sessions are read from the cache (Redis) and written through to the database: every
+# panel request reads one, and a cache read is a fraction of a query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)

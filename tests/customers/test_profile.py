@@ -119,7 +119,7 @@ def test_the_profile_runs_a_fixed_number_of_queries(owner_client, store, owner):
     # session, user, membership (middleware) + customer with group, orders, last counted
     # order, custom fields, activity with actors, its tags, the store's tags, notes with
     # authors, addresses (the store switcher's list is kept in the session)
-    assert baseline == 12
+    assert baseline == 10
 
 
 def test_a_customer_of_another_store_is_a_404(owner_client, store, other_store, unscoped):

@@ -117,3 +117,35 @@ def test_the_operators_admin_is_for_superusers_only_at_a_non_default_path(client
     superuser = UserFactory(is_superuser=True, is_staff=True)
     client.force_login(superuser)
     assert client.get("/" + settings.ADMIN_URL + "customers/customer/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_password_change_elsewhere_signs_the_panel_session_out(owner_client, store, owner):
+    """The middleware reads user and membership in one query; Django still checks the
+    session against the user's password hash."""
+    url = reverse("panel:customers", args=[store.slug])
+    assert owner_client.get(url).status_code == 200
+    owner.set_password("another-Long-passphrase-7")
+    owner.save()
+    response = owner_client.get(url)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    assert "_auth_user_id" not in owner_client.session
+
+
+@pytest.mark.django_db
+def test_a_deactivated_staff_user_is_signed_out_of_the_panel(owner_client, store, owner):
+    url = reverse("panel:customers", args=[store.slug])
+    owner.is_active = False
+    owner.save()
+    response = owner_client.get(url)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_a_removed_membership_is_a_404_at_once(owner_client, store, owner):
+    url = reverse("panel:customers", args=[store.slug])
+    assert owner_client.get(url).status_code == 200
+    owner.memberships.filter(store=store).delete()
+    assert owner_client.get(url).status_code == 404
+    # a signed-in member of another store only: still signed in, still a 404 here
+    assert "_auth_user_id" in owner_client.session
