@@ -122,18 +122,36 @@ class CustomerFilterSet(django_filters.FilterSet):
         *,
         store: Store,
         custom_fields: Iterable[CustomField] | None = None,
+        given_only: bool = False,
     ) -> None:
+        """``given_only``: build only the filters that ``data`` names (what validating and
+        applying a query needs; every filter and its form field are built for showing the
+        filter fields). The store's custom fields are read only if needed."""
+        given = set(data or ()) if given_only else None
+        if given is not None:
+            # An instance attribute: FilterSet.__init__ copies only these.
+            self.base_filters = {
+                name: base for name, base in self.base_filters.items() if name in given
+            }
+            if not any(name.startswith(CUSTOM_FIELD_PREFIX) for name in given):
+                custom_fields = []
         super().__init__(data, queryset=Customer.objects.filter(store=store))
         self.store = store
-        self.filters["group"].queryset = CustomerGroup.objects.filter(store=store)
-        self.filters["tag"].queryset = CustomerTag.objects.filter(store=store)
+        if "group" in self.filters:
+            self.filters["group"].queryset = CustomerGroup.objects.filter(store=store)
+        if "tag" in self.filters:
+            self.filters["tag"].queryset = CustomerTag.objects.filter(store=store)
         self.groups: list[CustomerGroup] | None = None
         self.tags: list[CustomerTag] | None = None
         if custom_fields is None:
             custom_fields = CustomField.objects.filter(store=store)
         self.custom_fields = list(custom_fields)
         for field in self.custom_fields:
-            self.filters.update(_custom_field_filters(field))
+            self.filters.update(
+                (name, custom)
+                for name, custom in _custom_field_filters(field).items()
+                if given is None or name in given
+            )
 
     def choices_load(self) -> None:
         """Fill the group and tag choices, only for rendering the filter fields: one plain

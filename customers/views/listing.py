@@ -18,7 +18,7 @@ from storefront_crm.errors import ServiceError
 from storefront_crm.models import Store
 from storefront_crm.tenancy import can, permission_required
 
-from ..filters import CUSTOM_FIELD_PREFIX, PAGING_PARAMS, CustomerFilterSet
+from ..filters import PAGING_PARAMS, CustomerFilterSet
 from ..selectors import (
     ListSort,
     customer_count_hint,
@@ -81,11 +81,9 @@ def _page_number(value: str | None) -> int:
 
 
 def _filter_set(query: QueryDict, store: Store, *, all_fields: bool) -> CustomerFilterSet:
-    """The list's filters. The store's custom fields are read only when a ``cf_`` parameter
-    needs them or the filter fields are shown (they add one filter per field)."""
-    if all_fields or any(key.startswith(CUSTOM_FIELD_PREFIX) for key in query):
-        return CustomerFilterSet(query, store=store)
-    return CustomerFilterSet(query, store=store, custom_fields=[])
+    """The list's filters: every one of them (with the store's custom fields) when the
+    filter fields are shown, else only those the query names."""
+    return CustomerFilterSet(query, store=store, given_only=not all_fields)
 
 
 @permission_required("customers.view")
@@ -196,7 +194,8 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
     if not can(request, permission):
         raise PermissionDenied(f"Your role cannot use {permission}.")
     if request.POST.get("scope") == "all":
-        conditions, customer_ids = CustomerFilterSet(query, store=store).conditions(), None
+        filters = CustomerFilterSet(query, store=store, given_only=True)
+        conditions, customer_ids = filters.conditions(), None
     else:
         conditions = []
         customer_ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]

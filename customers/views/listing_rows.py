@@ -40,20 +40,31 @@ class StoreFormatter:
         self.short_date = formats.get_format("SHORT_DATE_FORMAT", language, use_l10n=True)
         self.date_needs_language = bool(LANGUAGE_DEPENDENT_DATE_SPECIFIERS & set(self.short_date))
         self.numeric_date = _numeric_date_pattern(self.short_date)
+        # Groups of three (every shipped language): Python's own "," grouping, with the
+        # locale's separators swapped in, instead of numberformat per amount.
+        self.separators = (
+            str.maketrans({",": self.thousand_separator, ".": self.decimal_separator})
+            if self.grouping == 3
+            else None
+        )
+        self.time_zone = timezone.get_current_timezone()  # the store's, in a panel request
 
     def money(self, amount: Decimal | int | float | None) -> str:
         if amount is None:
             return ""
         value = Decimal(str(amount)).quantize(CENT, rounding=ROUND_HALF_UP)
-        number = numberformat.format(
-            abs(value),
-            self.decimal_separator,
-            decimal_pos=2,
-            grouping=self.grouping,
-            thousand_sep=self.thousand_separator,
-            force_grouping=True,
-            use_l10n=True,
-        )
+        if self.separators is not None:
+            number = f"{abs(value):,.2f}".translate(self.separators)
+        else:
+            number = numberformat.format(
+                abs(value),
+                self.decimal_separator,
+                decimal_pos=2,
+                grouping=self.grouping,
+                thousand_sep=self.thousand_separator,
+                force_grouping=True,
+                use_l10n=True,
+            )
         sign = "-" if value < 0 else ""
         if self.symbol_first:
             spacer = " " if len(self.symbol) > 1 else ""
@@ -64,7 +75,8 @@ class StoreFormatter:
         if value is None:
             return ""
         if isinstance(value, datetime):
-            value = timezone.localtime(value) if timezone.is_aware(value) else value
+            if value.tzinfo is not None:
+                value = value.astimezone(self.time_zone)
             value = value.date()
         if self.numeric_date is not None:
             return self.numeric_date.format(d=value.day, m=value.month, y=value.year)
