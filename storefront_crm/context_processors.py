@@ -11,18 +11,30 @@ from .tenancy import can, stores_of
 # user just lost stays listed at most this long and then answers 404.
 SWITCHER_SESSION_KEY = "panel_switcher"
 SWITCHER_MAX_AGE = 300  # seconds
+# The menu's entries below a section (the path after the store's): one of them is current.
+MENU_PAGES = (
+    "customers/new",
+    "customers/duplicates",
+    "customers/groups",
+    "customers/tags",
+    "customers/fields",
+    "customers/transfer",
+    "customers/activity",
+)
 
 
 def panel(request: HttpRequest) -> dict[str, Any]:
     store = getattr(request, "store", None)
     if store is None:
         return {}
+    page = request.path_info.removeprefix(f"/store/{store.slug}/")
     return {
         "store": store,
         "membership": request.membership,
         "my_stores": _switcher_stores(request),
-        # The first path segment after the store's: which main menu entry is current.
-        "panel_section": request.path_info.removeprefix(f"/store/{store.slug}/").split("/", 1)[0],
+        # Which main menu entry is current, and which entry under it.
+        "panel_section": page.split("/", 1)[0],
+        "panel_page": next((entry for entry in MENU_PAGES if page.startswith(f"{entry}/")), ""),
         "perms_panel": _PermissionChecker(request),
     }
 

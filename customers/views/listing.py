@@ -28,7 +28,7 @@ from ..selectors import (
     customers_matching,
 )
 from ..services.bulk import BULK_ACTIONS, bulk_action_start, bulk_permission
-from .listing_rows import StoreFormatter, customer_rows_html
+from .listing_rows import StoreFormatter, customer_head_html, customer_rows_html
 
 PAGE_SIZE = 50
 # ``?panel=filters`` shows the filter fields in the page (the link for browsers without
@@ -141,7 +141,9 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
             "count": count,
             "page_count": page_count,
             "sort": str(sort),
-            "sort_headers": _sort_headers(query, sort),
+            "head_html": customer_head_html(
+                _sort_headers(query, sort), selectable=bool(bulk_actions)
+            ),
             "query_string": query_string,
             "clear_url": _url(QueryDict(), sort=request.GET.get("sort")),
             "next_url": _url(query, after=page.next_cursor, page=page.number + 1)
