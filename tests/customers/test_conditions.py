@@ -5,10 +5,11 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from customers.conditions import Condition, ConditionError, conditions_from_json
 from customers.filters import CustomerFilterSet
-from customers.models import AccountType, CustomFieldType
+from customers.models import AccountType, CustomField, CustomFieldType
 from customers.selectors import customers_matching
 from tests.factories import (
     CustomerFactory,
@@ -231,12 +232,31 @@ def test_filterset_produces_conditions(store, people):
         Condition("custom_field", "is", {"key": "newsletter", "value": True}),
     ]
     assert set(filters.qs.values_list("email", flat=True)) == {ANN}
+    # Built with only the filters the query names (as the list does): the same conditions.
+    given = CustomerFilterSet(data, store=store, given_only=True)
+    assert given.conditions() == filters.conditions()
+    assert set(given.filters) == set(data)
+    assert [chip.label for chip in given.chips()] == [chip.label for chip in filters.chips()]
 
 
 def test_filterset_rejects_bad_countries(store):
     filters = CustomerFilterSet({"country": "Germany"}, store=store)
     assert not filters.form.is_valid() and "country" in filters.form.errors
     assert filters.conditions() == []
+    given = CustomerFilterSet(
+        {"country": "Germany", "spent_min": "x"}, store=store, given_only=True
+    )
+    assert set(given.form.errors) == {"country", "spent_min"} and given.conditions() == []
+
+
+def test_a_filterset_of_given_filters_reads_no_custom_fields_unless_named(store):
+    CustomField.objects.create(store=store, key="size", label="Size", field_type="number")
+    with CaptureQueriesContext(connection) as queries:
+        CustomerFilterSet({"country": "DE"}, store=store, given_only=True).conditions()
+    assert len(queries) == 0
+    named = CustomerFilterSet({"cf_size_min": "3"}, store=store, given_only=True)
+    assert set(named.filters) == {"cf_size_min"}
+    assert named.conditions() == [Condition("custom_field", "gte", {"key": "size", "value": "3"})]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL index plan")

@@ -37,3 +37,19 @@ def test_an_import_job_page_is_under_customers_not_jobs(owner_client, store, own
 def test_each_section_marks_its_own_entry(owner_client, store, name, kwargs, entry):
     html = owner_client.get(reverse(name, kwargs={"store_slug": store.slug, **kwargs})).content
     assert _current_entries(html.decode()) == [entry]
+
+
+def test_the_cached_menu_is_per_role_language_and_store_name(client, owner_client, store):
+    from tests.factories import MembershipFactory
+
+    url = reverse("panel:customers", kwargs={"store_slug": store.slug})
+    assert "Add customer" in owner_client.get(url).content.decode()
+    support = MembershipFactory(store=store, role="support").user
+    client.force_login(support)
+    assert "Add customer" not in client.get(url).content.decode()  # not the owner's menu
+    store.name = "Renamed shop"
+    store.save()
+    assert 'class="brand"' in (html := client.get(url).content.decode())
+    assert ">Renamed shop</a>" in html
+    german = client.get(url, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Kunden" in german
