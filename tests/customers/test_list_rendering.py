@@ -230,3 +230,12 @@ def test_store_switcher_lists_the_users_stores_from_the_session(client, store):
     MembershipFactory(store=third, user=membership.user, role="owner")
     third_html = client.get(reverse("panel:dashboard", args=[third.slug])).content.decode()
     assert "Third shop" in third_html and "Second shop" in third_html
+
+
+def test_query_values_are_escaped_in_the_page_jump_and_sort_links(owner_client, store):
+    for index in range(60):
+        CustomerFactory(store=store, first_name='x"><b>', total_spent=Decimal(index))
+    html = owner_client.get(list_url(store, q='x"><b>')).content.decode()
+    assert '<input type="hidden" name="q" value="x&quot;&gt;&lt;b&gt;">' in html
+    assert 'href="?q=x%22%3E%3Cb%3E&amp;sort=name"' in html
+    assert 'value="x"><b>' not in html
