@@ -22,6 +22,7 @@ Options: ``--store big`` ``--repeat 31`` ``--country DE`` ``--search müller``
 import argparse
 import datetime as dt
 import io
+import os
 import re
 import statistics
 import sys
@@ -192,6 +193,10 @@ def main(argv: list[str]) -> None:
     admin_search = f"{admin_url}?{store_filter}&q={options.search}"
     # The admin's column 6 is total spent (CustomerAdmin.list_display); "-6" sorts it down.
     admin_first = f"{admin_url}?{store_filter}&country__exact={options.country}&o=-6"
+    # One request through each client, so that its cookies hold the CSRF cookie a browser
+    # would send (without it, every request makes and sets a new one).
+    panel.get(first_page)
+    operators.get(admin_first)
     floor_url = reverse("panel:section", kwargs={"store_slug": store.slug, "section": "reports"})
 
     # Same rows in (a): the list and the bare query must agree.
@@ -254,7 +259,7 @@ def main(argv: list[str]) -> None:
             "",
             f"## customer_list — {dt.date.today().isoformat()}",
             "",
-            f"Command: `DATABASE_URL={_safe_url()} {command.strip()}`",
+            f"Command: `DATABASE_URL={_safe_url()}{_redis_env()} {command.strip()}`",
             "",
             *lines,
             "",
@@ -267,3 +272,9 @@ def main(argv: list[str]) -> None:
 def _safe_url() -> str:
     db = settings.DATABASES["default"]
     return f"postgres://{db.get('USER', '')}@{db.get('HOST', '')}:{db.get('PORT', '')}/{db['NAME']}"
+
+
+def _redis_env() -> str:
+    """The Redis the session cache used, if any (without one, sessions sit in local memory)."""
+    url = os.environ.get("REDIS_URL", "")
+    return f" REDIS_URL={url}" if url else ""
