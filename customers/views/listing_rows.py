@@ -126,13 +126,16 @@ def customer_rows_html(
 ) -> SafeString:
     """The ``<tr>`` of each customer (columns as in the list's ``<thead>``); every value
     from the database is escaped."""
+    # Translated outside the f-strings: xgettext does not look inside them.
     select_label = gettext("Select %(name)s")
     orders_title = escape(gettext("Show this customer's orders"))
-    never = f'<span class="muted">{escape(gettext("never"))}</span>'
-    blocked = f' <span class="badge warn">{escape(gettext("blocked"))}</span>'
-    inactive = f' <span class="badge">{escape(gettext("inactive"))}</span>'
-    subscribed = f'<span class="badge ok">{escape(gettext("subscribed"))}</span>'
-    not_subscribed = f'<span class="muted">{escape(gettext("no"))}</span>'
+    never, blocked, inactive = gettext("never"), gettext("blocked"), gettext("inactive")
+    subscribed, no = gettext("subscribed"), gettext("no")
+    never = f'<span class="muted">{escape(never)}</span>'
+    blocked = f' <span class="badge warn">{escape(blocked)}</span>'
+    inactive = f' <span class="badge">{escape(inactive)}</span>'
+    subscribed = f'<span class="badge ok">{escape(subscribed)}</span>'
+    not_subscribed = f'<span class="muted">{escape(no)}</span>'
     account_labels = {value: escape(str(label)) for value, label in AccountType.choices}
     customer_url_prefix, orders_url = escape(customer_url_prefix), escape(orders_url)
     money, day = formatter.money, formatter.date
@@ -175,16 +178,18 @@ NUMERIC_COLUMNS = frozenset({"orders", "spent"})
 def customer_head_html(sort_headers: list[dict], *, selectable: bool) -> SafeString:
     """The ``<tr>`` of the table head: the columns of ``customer_rows_html``, the sortable
     ones linking to their next sort (``sort_headers`` of the view, in order)."""
+    select, group, tags = gettext("Select"), gettext("Group"), gettext("Tags")
+    account, marketing = gettext("Account"), gettext("Marketing")
     cells = [
-        f'<th scope="col"><span class="visually-hidden">{escape(gettext("Select"))}</span></th>'
+        f'<th scope="col"><span class="visually-hidden">{escape(select)}</span></th>'
         if selectable
         else ""
     ]
     arrows = {"ascending": " ↑", "descending": " ↓", None: ""}
     for index, header in enumerate(sort_headers):
         if index == 2:
-            cells.append(f'<th scope="col">{escape(gettext("Group"))}</th>')
-            cells.append(f'<th scope="col">{escape(gettext("Tags"))}</th>')
+            cells.append(f'<th scope="col">{escape(group)}</th>')
+            cells.append(f'<th scope="col">{escape(tags)}</th>')
         state = header["aria_sort"]
         attributes = f' aria-sort="{state}"' if state else ""
         if header["key"] in NUMERIC_COLUMNS:
@@ -193,6 +198,6 @@ def customer_head_html(sort_headers: list[dict], *, selectable: bool) -> SafeStr
             f'<th scope="col"{attributes}><a href="{escape(header["url"])}">'
             f"{escape(str(header['label']))}{arrows[state]}</a></th>"
         )
-    cells.append(f'<th scope="col">{escape(gettext("Account"))}</th>')
-    cells.append(f'<th scope="col">{escape(gettext("Marketing"))}</th>')
+    cells.append(f'<th scope="col">{escape(account)}</th>')
+    cells.append(f'<th scope="col">{escape(marketing)}</th>')
     return mark_safe(f"<tr>{''.join(cells)}</tr>")  # noqa: S308 - every value is escaped

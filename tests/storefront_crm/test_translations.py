@@ -197,3 +197,40 @@ def test_money_and_dates_follow_the_store_language(owner_client, store, store_la
     assert response.status_code == 200
     assert money in html
     assert day in html
+
+
+GETTEXT_FUNCTIONS = {"gettext", "gettext_lazy", "_", "gettext_noop", "pgettext", "pgettext_lazy"}
+
+
+def test_strings_that_xgettext_cannot_see_are_in_the_catalogues_too():
+    """xgettext skips calls inside f-strings: every literal passed to gettext anywhere in
+    the Python source (read with ``ast``, which sees into f-strings) must be a msgid."""
+    base = Path(settings.BASE_DIR)
+    catalogues = {
+        language: {
+            entry["msgid"]
+            for entry in po_entries(LOCALE_DIR / language / "LC_MESSAGES" / "django.po")
+        }
+        for language in LANGUAGES
+    }
+    missing = []
+    for path in base.rglob("*.py"):
+        relative = path.relative_to(base)
+        if (
+            relative.parts[0] in SOURCE_SKIP
+            or relative.parts[0].startswith(".")
+            or ("migrations" in relative.parts)
+        ):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute)):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+            if name not in GETTEXT_FUNCTIONS or not node.args:
+                continue
+            message = node.args[1 if name.startswith("pgettext") else 0]
+            if isinstance(message, ast.Constant) and isinstance(message.value, str):
+                for language, msgids in catalogues.items():
+                    if message.value not in msgids:
+                        missing.append(f"{language}: {message.value!r} ({relative}:{node.lineno})")
+    assert missing == []
