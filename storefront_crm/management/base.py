@@ -1,6 +1,7 @@
 """The base of every store-related management command: ``--store SLUG``, resolved once."""
 
 import io
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -83,8 +84,17 @@ class StoreCommand(BaseCommand):
         stream = getattr(self.stdout._out, "buffer", None)
         if stream is not None and self.stdout._out is sys.stdout:
             self.stdout._out.flush()
-            count = export(out=stream)
-            stream.flush()
+            try:
+                count = export(out=stream)
+                stream.flush()
+            except BrokenPipeError:
+                # The reader went away (``| head``): stop with a line, not a traceback, and
+                # point stdout at nothing so that Python's exit flush cannot fail again.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+                raise CommandError(
+                    "Export stopped: standard output was closed before it finished.",
+                    returncode=141,  # 128 + SIGPIPE, as shell tools report it
+                ) from None
             return count
         buffer = io.BytesIO()  # a text stream (call_command(stdout=StringIO()))
         count = export(out=buffer)

@@ -263,6 +263,30 @@ def test_command_exports_to_stdout_and_file(store, tmp_path):
 
 
 @pytest.mark.django_db
+def test_command_stops_cleanly_when_its_reader_goes_away(store, monkeypatch):
+    """``export_customers … | head``: a closed pipe ends the export with one line and the
+    shell's SIGPIPE status, not a traceback."""
+    import os
+    import sys
+
+    from django.core.management.base import CommandError
+
+    rich_store(store)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first byte
+    closed = open(write_end, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    monkeypatch.setattr(sys, "stdout", closed)
+    try:
+        with pytest.raises(CommandError, match="standard output was closed") as stopped:
+            call_command("export_customers", "--store", "alpha")
+        assert stopped.value.returncode == 141
+        closed.write("after the stop")  # stdout now leads nowhere: no second error
+        closed.flush()
+    finally:
+        closed.close()
+
+
+@pytest.mark.django_db
 def test_command_exports_a_segment(store):
     from segments.models import Segment
 
