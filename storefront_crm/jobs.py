@@ -118,14 +118,19 @@ JobHandler = Callable[[JobContext], str | None]
 _HANDLERS: dict[str, JobHandler] = {}
 # The permission that downloading a kind's result file needs (an export holds customer data).
 _RESULT_PERMISSIONS: dict[str, str] = {}
+# What the jobs pages call each kind ("Customer import", not "customers.import").
+_LABELS: dict[str, Any] = {}
 
 
 def job_handler(
-    kind: str, *, result_permission: str = "jobs.view"
+    kind: str, *, label: Any = None, result_permission: str = "jobs.view"
 ) -> Callable[[JobHandler], JobHandler]:
+    """Register the handler of ``kind``; ``label`` (a lazy translation) names it on pages."""
+
     def register(handler: JobHandler) -> JobHandler:
         _HANDLERS[kind] = handler
         _RESULT_PERMISSIONS[kind] = result_permission
+        _LABELS[kind] = label or kind
         return handler
 
     return register
@@ -133,6 +138,10 @@ def job_handler(
 
 def job_result_permission(kind: str) -> str:
     return _RESULT_PERMISSIONS.get(kind, "jobs.view")
+
+
+def job_kind_label(kind: str) -> str:
+    return str(_LABELS.get(kind, kind))
 
 
 def job_start(

@@ -241,6 +241,13 @@ class Job(models.Model):
         return f"{self.kind} #{self.pk} ({self.status})"
 
     @property
+    def kind_label(self) -> str:
+        """The kind as pages name it ("Customer import"), from the handler's registration."""
+        from .jobs import job_kind_label  # the registry lives with the job runner
+
+        return job_kind_label(self.kind)
+
+    @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
 

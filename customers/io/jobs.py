@@ -12,6 +12,7 @@ from django.core.files import File
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from storefront_crm.errors import ServiceError
 from storefront_crm.jobs import JobContext, JobFailed, job_handler
@@ -31,7 +32,9 @@ def _record(job: Job, **changes: Any) -> None:
         setattr(job, name, value)
 
 
-@job_handler("customers.import", result_permission="customers.import")
+@job_handler(
+    "customers.import", label=gettext_lazy("Customer import"), result_permission="customers.import"
+)
 def customers_import_job(ctx: JobContext) -> str:
     """Params: ``format`` (auto/native/…), ``dry_run``, ``on_error`` (abort/skip),
     ``encoding`` (None: detect). The input file is the job's ``input_file``."""
@@ -154,7 +157,9 @@ def segment_customers(store: Store, segment_id: Any) -> QuerySet[Customer]:
     return customers_matching(store, segment.conditions)
 
 
-@job_handler("customers.export", result_permission="customers.export")
+@job_handler(
+    "customers.export", label=gettext_lazy("Customer export"), result_permission="customers.export"
+)
 def customers_export_job(ctx: JobContext) -> str:
     """Params: ``customer_ids`` (a list, or None), ``conditions`` (a condition list) or
     ``segment_id``; none of them exports the whole store. The file is the job's result."""

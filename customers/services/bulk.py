@@ -273,7 +273,7 @@ def _delete(store: Store, actor: Any, customers: QuerySet[Customer]) -> int:
     return len(doomed)
 
 
-@job_handler("customers.bulk")
+@job_handler("customers.bulk", label=gettext_lazy("Bulk edit"))
 def bulk_job_run(ctx: JobContext) -> str:
     """The job of a big bulk action; safe to run again (every action is idempotent)."""
     params = ctx.params

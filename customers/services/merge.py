@@ -309,7 +309,7 @@ DUPLICATES_INLINE_LIMIT = 20_000
 DUPLICATES_JOB = "customers.duplicates"
 
 
-@job_handler(DUPLICATES_JOB)
+@job_handler(DUPLICATES_JOB, label=gettext_lazy("Duplicate search"))
 def duplicates_job_run(ctx: JobContext) -> str:
     groups = duplicate_groups_find(store=ctx.store)
     found = [{"reason": g.reason, "ids": [c.pk for c in g.customers]} for g in groups]

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.formats import sanitize_separators
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from storefront_crm.errors import ServiceError
 from storefront_crm.jobs import JobContext, job_handler, job_start
@@ -253,7 +254,7 @@ def group_delete_request(*, store: Store, actor: Any, group: CustomerGroup) -> J
     )
 
 
-@job_handler("customers.group_delete")
+@job_handler("customers.group_delete", label=gettext_lazy("Group deletion"))
 def group_delete_job_run(ctx: JobContext) -> str:
     # Safe to run twice: a group already gone has nothing left to do.
     group = CustomerGroup.objects.filter(store=ctx.store, pk=ctx.params["group_id"]).first()
@@ -761,7 +762,7 @@ def custom_field_delete_request(*, store: Store, actor: Any, field: CustomField)
     )
 
 
-@job_handler("customers.custom_field_delete")
+@job_handler("customers.custom_field_delete", label=gettext_lazy("Custom field removal"))
 def custom_field_delete_job_run(ctx: JobContext) -> str:
     field = CustomField.objects.filter(store=ctx.store, pk=ctx.params["field_id"]).first()
     if field is None:

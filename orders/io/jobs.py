@@ -12,6 +12,7 @@ from datetime import date
 from django.core.files import File
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from customers.services import activity_record
 from storefront_crm.errors import ServiceError
@@ -29,7 +30,7 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-@job_handler("orders.import", result_permission="orders.export")
+@job_handler("orders.import", label=gettext_lazy("Order import"), result_permission="orders.export")
 def orders_import_job(ctx: JobContext) -> str:
     """Params: ``dry_run``, ``encoding`` (None: detect). The file is the job's input."""
     job, params = ctx.job, ctx.params
@@ -78,7 +79,7 @@ def orders_import_job(ctx: JobContext) -> str:
     return summary
 
 
-@job_handler("orders.export", result_permission="orders.export")
+@job_handler("orders.export", label=gettext_lazy("Order export"), result_permission="orders.export")
 def orders_export_job(ctx: JobContext) -> str:
     """Params: ``what`` (``orders``: one row per item; ``products``: the ordered
     products), ``date_from`` / ``date_to`` (ISO dates, the store's calendar, inclusive),
