@@ -26,6 +26,7 @@ from django.db.models.sql import UpdateQuery
 from django.db.models.sql.constants import CURSOR
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import Job, JobStatus, Store
 from .tenancy import all_stores, store_scope
@@ -142,6 +143,28 @@ def job_result_permission(kind: str) -> str:
 
 def job_kind_label(kind: str) -> str:
     return str(_LABELS.get(kind, kind))
+
+
+# The names of the counts handlers report, as the job page shows them.
+COUNT_LABELS = {
+    "created": gettext_lazy("Created"),
+    "updated": gettext_lazy("Updated"),
+    "unchanged": gettext_lazy("Unchanged"),
+    "skipped": gettext_lazy("Skipped"),
+    "orders": gettext_lazy("Orders"),
+    "items": gettext_lazy("Order items"),
+    "customers_created": gettext_lazy("Customers created"),
+    "problems": gettext_lazy("Problems"),
+    "committed_batches": gettext_lazy("Batches saved"),
+    "committed_up_to_row": gettext_lazy("Saved up to row"),
+    "restarts": gettext_lazy("Restarts after a lost worker"),
+}
+
+
+def job_counts_labelled(counts: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        (str(COUNT_LABELS.get(key, key.replace("_", " "))), value) for key, value in counts.items()
+    ]
 
 
 def job_start(

@@ -2,6 +2,7 @@
 
 import zoneinfo
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -246,6 +247,12 @@ class Job(models.Model):
         from .jobs import job_kind_label  # the registry lives with the job runner
 
         return job_kind_label(self.kind)
+
+    @property
+    def counts_labelled(self) -> list[tuple[str, Any]]:
+        from .jobs import job_counts_labelled
+
+        return job_counts_labelled(self.counts)
 
     @property
     def is_finished(self) -> bool:
