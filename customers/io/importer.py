@@ -847,6 +847,30 @@ def _batch_by_batch(
 _END = object()
 
 
+# The switch interval is one setting of the whole process: imports running side by side in
+# one worker's threads shorten it together, and the last one to finish puts it back.
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_saved = 0.0
+
+
+@contextmanager
+def fast_thread_switches(interval: float) -> Iterator[None]:
+    global _switch_users, _switch_saved
+    with _switch_lock:
+        if _switch_users == 0:
+            _switch_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_saved, interval))
+        _switch_users += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_saved)
+
+
 class _CheckedBatches:
     """The checking pass in a thread of its own, one batch ahead of the writing.
 
@@ -885,15 +909,15 @@ class _CheckedBatches:
     SWITCH_INTERVAL = 0.0005
 
     def __enter__(self) -> "_CheckedBatches":
-        self.switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(self.switch_interval, self.SWITCH_INTERVAL))
+        self.fast_switches = fast_thread_switches(self.SWITCH_INTERVAL)
+        self.fast_switches.__enter__()
         self.thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.stopping.set()
         self.thread.join()
-        sys.setswitchinterval(self.switch_interval)
+        self.fast_switches.__exit__(None, None, None)
 
     def __iter__(self) -> Iterator[tuple[int, list[PreparedRow]]]:
         while True:

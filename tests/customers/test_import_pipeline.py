@@ -227,3 +227,19 @@ def test_progress_shows_while_an_abort_import_is_still_in_its_transaction(store,
     assert job.status == JobStatus.SUCCEEDED and Customer.objects.count() == 10
     assert seen[0] == 0 and seen[-1] > 0  # uncommitted rows, committed progress
     assert job.progress_done == job.progress_total == 20
+
+
+def test_overlapping_imports_put_the_thread_switch_interval_back_when_the_last_ends():
+    import sys
+
+    from customers.io.importer import fast_thread_switches
+
+    before = sys.getswitchinterval()
+    first, second = fast_thread_switches(0.0005), fast_thread_switches(0.0005)
+    first.__enter__()
+    second.__enter__()
+    assert sys.getswitchinterval() == min(before, 0.0005)
+    first.__exit__(None, None, None)  # the first import ends while the second still runs
+    assert sys.getswitchinterval() == min(before, 0.0005)
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == before
