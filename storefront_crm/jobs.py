@@ -262,11 +262,13 @@ def jobs_recover() -> list[int]:
     from .tasks import run_job
 
     cutoff = timezone.now() - STALE_AFTER
-    with all_stores():
+    with all_stores(), transaction.atomic():
+        # A row locked by a transaction is a job whose handler is alive (it holds its own
+        # row; the heartbeat then waits for that lock): skipped, not started twice.
         stale = list(
-            Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff).values_list(
-                "pk", flat=True
-            )
+            Job.objects.select_for_update(skip_locked=True)
+            .filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff)
+            .values_list("pk", flat=True)
         )
     for job_id in stale:
         logger.warning("Job %s lost its worker; starting it again", job_id)

@@ -201,6 +201,35 @@ def test_a_running_job_with_a_fresh_heartbeat_is_left_to_its_worker(store):
     assert job.status == JobStatus.RUNNING and job.attempts == 1 and len(CALLS) == calls
 
 
+@pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").split(":")[0] not in ("postgres", "postgresql"),
+    reason="row locks between two connections: PostgreSQL",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_handler_holds_its_own_row_is_not_taken_for_lost(store):
+    """A handler may lock its job's row in a long transaction; the heartbeat waits for that
+    lock, but recovery sees the lock and leaves the job alone."""
+    import psycopg
+    from django.db import connection
+
+    job = _running(store, beat_ago=300)
+    settings = connection.settings_dict
+    handler_side = psycopg.connect(
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
+    )
+    try:
+        handler_side.execute("SELECT 1 FROM storefront_crm_job WHERE id = %s FOR UPDATE", [job.pk])
+        assert jobs_recover() == []
+    finally:
+        handler_side.rollback()
+        handler_side.close()
+    assert jobs_recover() == [job.pk]  # once the lock is gone, the stale job is restarted
+
+
 @job_handler("test.slow")
 def slow(ctx) -> str:
     time.sleep(0.4)
