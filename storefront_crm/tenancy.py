@@ -100,7 +100,7 @@ def membership_with_user(user_id: Any, store_slug: str) -> Membership | None:
         user_id = User._meta.pk.to_python(user_id)
     except ValidationError:
         return None
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not _membership_columns_plain():
         return (
             Membership.objects.select_related("store", "user")
             .filter(user_id=user_id, store__slug=store_slug, user__store__isnull=True)
@@ -120,6 +120,17 @@ def membership_with_user(user_id: Any, store_slug: str) -> Membership | None:
     membership, store, user = instances
     membership._state.fields_cache.update(store=store, user=user)
     return membership
+
+
+@cache
+def _membership_columns_plain() -> bool:
+    """Whether every column comes from psycopg as the model wants it (no field converts its
+    database value, as a JSONField would): the plain SQL path builds instances directly."""
+    return not any(
+        hasattr(field, "from_db_value")
+        for model in (Membership, Store, User)
+        for field in model._meta.concrete_fields
+    )
 
 
 @cache

@@ -149,3 +149,18 @@ def test_a_removed_membership_is_a_404_at_once(owner_client, store, owner):
     assert owner_client.get(url).status_code == 404
     # a signed-in member of another store only: still signed in, still a 404 here
     assert "_auth_user_id" in owner_client.session
+
+
+@pytest.mark.django_db
+def test_the_one_query_membership_equals_the_orm_one(store, owner):
+    from storefront_crm.models import Membership
+    from storefront_crm.tenancy import _membership_columns_plain, membership_with_user
+
+    assert _membership_columns_plain()  # else the plain-SQL path would be skipped
+    fast = membership_with_user(str(owner.pk), store.slug)
+    orm = Membership.objects.select_related("store", "user").get(user=owner, store=store)
+    for got, expected in ((fast, orm), (fast.store, orm.store), (fast.user, orm.user)):
+        for field in type(expected)._meta.concrete_fields:
+            assert getattr(got, field.attname) == getattr(expected, field.attname), field.name
+    assert membership_with_user("not a number", store.slug) is None
+    assert membership_with_user(str(owner.pk), "no-such-store") is None
