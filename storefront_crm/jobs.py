@@ -119,19 +119,36 @@ JobHandler = Callable[[JobContext], str | None]
 _HANDLERS: dict[str, JobHandler] = {}
 # The permission that downloading a kind's result file needs (an export holds customer data).
 _RESULT_PERMISSIONS: dict[str, str] = {}
-# What the jobs pages call each kind ("Customer import", not "customers.import").
+# What the jobs pages call each kind ("Customer import", not "customers.import"), and the
+# counts it reports.
 _LABELS: dict[str, Any] = {}
+_COUNT_LABELS: dict[str, dict[str, Any]] = {}
+# Counts any kind may report.
+COUNT_LABELS = {
+    "created": gettext_lazy("Created"),
+    "updated": gettext_lazy("Updated"),
+    "unchanged": gettext_lazy("Unchanged"),
+    "skipped": gettext_lazy("Skipped"),
+    "problems": gettext_lazy("Problems"),
+    "restarts": gettext_lazy("Restarts after a lost worker"),
+}
 
 
 def job_handler(
-    kind: str, *, label: Any = None, result_permission: str = "jobs.view"
+    kind: str,
+    *,
+    label: Any = None,
+    count_labels: dict[str, Any] | None = None,
+    result_permission: str = "jobs.view",
 ) -> Callable[[JobHandler], JobHandler]:
-    """Register the handler of ``kind``; ``label`` (a lazy translation) names it on pages."""
+    """Register the handler of ``kind``; ``label`` (a lazy translation) names it on pages,
+    ``count_labels`` name the counts it reports beyond the common ``COUNT_LABELS``."""
 
     def register(handler: JobHandler) -> JobHandler:
         _HANDLERS[kind] = handler
         _RESULT_PERMISSIONS[kind] = result_permission
         _LABELS[kind] = label or kind
+        _COUNT_LABELS[kind] = {**COUNT_LABELS, **(count_labels or {})}
         return handler
 
     return register
@@ -145,26 +162,9 @@ def job_kind_label(kind: str) -> str:
     return str(_LABELS.get(kind, kind))
 
 
-# The names of the counts handlers report, as the job page shows them.
-COUNT_LABELS = {
-    "created": gettext_lazy("Created"),
-    "updated": gettext_lazy("Updated"),
-    "unchanged": gettext_lazy("Unchanged"),
-    "skipped": gettext_lazy("Skipped"),
-    "orders": gettext_lazy("Orders"),
-    "items": gettext_lazy("Order items"),
-    "customers_created": gettext_lazy("Customers created"),
-    "problems": gettext_lazy("Problems"),
-    "committed_batches": gettext_lazy("Batches saved"),
-    "committed_up_to_row": gettext_lazy("Saved up to row"),
-    "restarts": gettext_lazy("Restarts after a lost worker"),
-}
-
-
-def job_counts_labelled(counts: dict[str, Any]) -> list[tuple[str, Any]]:
-    return [
-        (str(COUNT_LABELS.get(key, key.replace("_", " "))), value) for key, value in counts.items()
-    ]
+def job_counts_labelled(kind: str, counts: dict[str, Any]) -> list[tuple[str, Any]]:
+    labels = _COUNT_LABELS.get(kind, COUNT_LABELS)
+    return [(str(labels.get(key, key.replace("_", " "))), value) for key, value in counts.items()]
 
 
 def job_start(

@@ -252,7 +252,7 @@ class Job(models.Model):
     def counts_labelled(self) -> list[tuple[str, Any]]:
         from .jobs import job_counts_labelled
 
-        return job_counts_labelled(self.counts)
+        return job_counts_labelled(self.kind, self.counts)
 
     @property
     def is_finished(self) -> bool:

@@ -33,7 +33,13 @@ def _record(job: Job, **changes: Any) -> None:
 
 
 @job_handler(
-    "customers.import", label=gettext_lazy("Customer import"), result_permission="customers.import"
+    "customers.import",
+    label=gettext_lazy("Customer import"),
+    count_labels={
+        "committed_batches": gettext_lazy("Batches saved"),
+        "committed_up_to_row": gettext_lazy("Saved up to row"),
+    },
+    result_permission="customers.import",
 )
 def customers_import_job(ctx: JobContext) -> str:
     """Params: ``format`` (auto/native/…), ``dry_run``, ``on_error`` (abort/skip),

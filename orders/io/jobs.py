@@ -30,7 +30,16 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-@job_handler("orders.import", label=gettext_lazy("Order import"), result_permission="orders.export")
+@job_handler(
+    "orders.import",
+    label=gettext_lazy("Order import"),
+    count_labels={
+        "orders": gettext_lazy("Orders"),
+        "items": gettext_lazy("Order items"),
+        "customers_created": gettext_lazy("Customers created"),
+    },
+    result_permission="orders.export",
+)
 def orders_import_job(ctx: JobContext) -> str:
     """Params: ``dry_run``, ``encoding`` (None: detect). The file is the job's input."""
     job, params = ctx.job, ctx.params

@@ -270,13 +270,13 @@ def test_a_command_stopped_with_ctrl_c_leaves_a_failed_job_not_a_running_one(sto
 
 @pytest.mark.django_db
 def test_the_jobs_pages_name_kinds_in_the_merchants_language(owner_client, store, owner):
-    job = job_start(store=store, kind="customers.export", actor=owner, params={}, enqueue=False)
+    job = job_start(store=store, kind="customers.import", actor=owner, params={}, enqueue=False)
     Job.objects.filter(pk=job.pk).update(
         message="First line\nSecond line", counts={"created": 3, "committed_batches": 1}
     )
     listing = owner_client.get(f"/store/{store.slug}/jobs/", HTTP_ACCEPT_LANGUAGE="de")
-    assert "<td>Kundenexport</td>" in listing.content.decode()
+    assert "<td>Kundenimport</td>" in listing.content.decode()
     detail = owner_client.get(f"/store/{store.slug}/jobs/{job.pk}/").content.decode()
-    assert f"<h1>Customer export #{job.pk}</h1>" in detail
+    assert f"<h1>Customer import #{job.pk}</h1>" in detail
     assert "First line<br>Second line" in detail
     assert "<li>Created: 3</li>" in detail and "<li>Batches saved: 1</li>" in detail
