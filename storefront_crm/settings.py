@@ -120,7 +120,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "storefront_crm.cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "storefront_crm.cache.ReusedClientRedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that stops answering costs a request half a second, not a hang.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -224,8 +229,9 @@ STOREFRONT_IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 200 * 1024 
 # --- Security (production) ------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 # Sessions are read from the cache (Redis) and written through to the database: every
-# panel request reads one, and a cache read is a fraction of a query.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# panel request reads one, and a cache read is a fraction of a query. Without the cache
+# they are read from the database (storefront_crm/sessions.py).
+SESSION_ENGINE = "storefront_crm.sessions"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
