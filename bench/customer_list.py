@@ -69,7 +69,7 @@ def median_ms(run: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-def client_get(client: Client, url: str) -> Callable[[], bytes]:
+def server_get(client: Client, url: str) -> Callable[[], bytes]:
     """A GET of ``url`` as a WSGI server makes it (gunicorn calls the same entry point),
     with ``client``'s session cookie: the time is the server's, from the request's environ
     to the last byte of the body. (The test Client adds its own work around the call:
@@ -201,25 +201,25 @@ def main(argv: list[str]) -> None:
 
     # Same rows in (a): the list and the bare query must agree.
     rows = [row[0] for row in bare_sql(store, options.country)()]
-    html = client_get(panel, first_page)().decode()
+    html = server_get(panel, first_page)().decode()
     shown = [int(pk) for pk in re.findall(r'name="ids" value="(\d+)"', html)]
     if rows != shown:
         sys.exit("The list and the bare SQL query disagree on the first page.")
 
     a_list, a_sql = median_ms_interleaved(
-        client_get(panel, first_page), bare_sql(store, options.country), options.repeat
+        server_get(panel, first_page), bare_sql(store, options.country), options.repeat
     )
     measured = {
         "a_list": a_list,
         "a_sql": a_sql,
-        "floor": median_ms(client_get(panel, floor_url), options.repeat),
-        "b_list": median_ms(client_get(panel, deep_page), options.repeat),
-        "a_admin": median_ms(client_get(operators, admin_first), max(3, options.repeat // 3)),
-        "b_admin": median_ms(client_get(operators, admin_deep), max(3, options.repeat // 3)),
-        "c_list": median_ms(client_get(panel, search), options.repeat),
-        "c_admin": median_ms(client_get(operators, admin_search), max(3, options.repeat // 3)),
+        "floor": median_ms(server_get(panel, floor_url), options.repeat),
+        "b_list": median_ms(server_get(panel, deep_page), options.repeat),
+        "a_admin": median_ms(server_get(operators, admin_first), max(3, options.repeat // 3)),
+        "b_admin": median_ms(server_get(operators, admin_deep), max(3, options.repeat // 3)),
+        "c_list": median_ms(server_get(panel, search), options.repeat),
+        "c_admin": median_ms(server_get(operators, admin_search), max(3, options.repeat // 3)),
     }
-    a_db_ms, a_statements = median_db_ms(client_get(panel, first_page), options.repeat)
+    a_db_ms, a_statements = median_db_ms(server_get(panel, first_page), options.repeat)
     ratio_a = measured["a_list"] / measured["a_sql"]
     ratio_b = measured["b_admin"] / measured["b_list"]
     ratio_c = measured["c_admin"] / measured["c_list"]

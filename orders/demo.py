@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from customers.io.writer import copy_escape
 from customers.models import (
+    ADDRESS_PARTS,
     AccountType,
     ActivityEvent,
     Address,
@@ -1100,23 +1101,7 @@ CUSTOMERS = BulkTable(
     ),
 )
 ADDRESSES = BulkTable(
-    Address,
-    (
-        "id",
-        "store_id",
-        "customer_id",
-        "kind",
-        "is_default",
-        "name",
-        "company",
-        "line1",
-        "line2",
-        "postal_code",
-        "city",
-        "region",
-        "country",
-        "phone",
-    ),
+    Address, ("id", "store_id", "customer_id", "kind", "is_default", *ADDRESS_PARTS)
 )
 TAGGINGS = BulkTable(TaggedCustomer, ("id", "store_id", "content_object_id", "tag_id"))
 NOTES = BulkTable(

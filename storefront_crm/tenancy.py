@@ -178,15 +178,16 @@ class StoreMiddleware:
         store_slug = match.kwargs.get("store_slug")
         if store_slug is None or match.namespace.split(":")[0] != "panel":
             return self.get_response(request)
-        membership = None
         user_id = request.session.get(SESSION_KEY)
-        if user_id is not None and not hasattr(request, "_cached_user"):
+        looked_up = user_id is not None and not hasattr(request, "_cached_user")
+        if looked_up:
+            # Its answer is final: no membership means a 404, the same as membership_for.
             membership = membership_with_user(user_id, store_slug)
             with user_prefetched(membership.user if membership else None):
                 request.user.is_authenticated  # noqa: B018 - Django's session check, now
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if membership is None or membership.user_id != request.user.pk:
+        if not looked_up:
             membership = membership_for(request.user, store_slug)
         if membership is None:
             raise Http404("No such store.")
