@@ -15,8 +15,8 @@ class CustomersConfig(AppConfig):
 
         from django.db.backends.signals import connection_created
 
-        from .conditions import sqlite_functions_register
         from .io import jobs as io_jobs  # noqa: F401  (customers.import / customers.export)
+        from .search_text import sqlite_functions_register
         from .services import (
             bulk,  # noqa: F401  (registers the "customers.bulk" job)
             merge,  # noqa: F401  (the duplicate search job)

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -62,6 +61,7 @@ from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from storefront_crm.models import Store
 
 from .models import AccountType, Customer, TaggedCustomer
+from .search_text import search_text_normalize
 
 
 class ConditionError(ValueError):
@@ -95,28 +95,14 @@ def conditions_from_json(data: Iterable[dict[str, Any]] | None) -> list[Conditio
 
 # --- Free-text search ------------------------------------------------------------------
 
-# PostgreSQL: the same expression the GIN trigram index of migration
-# 0003_customer_search_and_sort_indexes is built on, so the planner can use it. SQLite: a
-# Python function registered on each connection (customers.apps) that does the same.
-SEARCH_TEXT_FUNCTION = "customer_search_text"
-
-
-def search_text_normalize(text: str) -> str:
-    """Lower-case without accents: what both sides of a search are compared as (SQLite)."""
-    decomposed = unicodedata.normalize("NFKD", (text or "").lower())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
-def sqlite_search_text(first_name: str | None, last_name: str | None, email: str | None) -> str:
-    return search_text_normalize(f"{first_name or ''} {last_name or ''} {email or ''}")
-
 
 def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class CustomerSearchMatch(Expression):
-    """``customer_search_text(first_name, last_name, email) LIKE '%<normalised query>%'``."""
+    """``search_text LIKE '%<normalised query>%'`` (``customers.search_text``), which the
+    trigram index of migration 0007 answers on PostgreSQL."""
 
     output_field = BooleanField()
     conditional = True
@@ -125,21 +111,15 @@ class CustomerSearchMatch(Expression):
         super().__init__()
         self.query = query
 
-    def _columns(self, compiler: Any, connection: Any) -> str:
-        quote = compiler.quote_name_unless_alias
-        table = quote(Customer._meta.db_table)
-        return ", ".join(f"{table}.{quote(name)}" for name in ("first_name", "last_name", "email"))
-
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        columns = self._columns(compiler, connection)
+        quote = compiler.quote_name_unless_alias
+        column = f"{quote(Customer._meta.db_table)}.{quote('search_text')}"
         if connection.vendor == "postgresql":
-            # The query is normalised by the same immutable function, folded at plan time.
-            sql = (
-                f"{SEARCH_TEXT_FUNCTION}({columns}) LIKE "
-                f"('%%' || storefront_unaccent(lower(%s)) || '%%')"
-            )
+            # The query is normalised by the column's own immutable function, folded at
+            # plan time into a constant pattern that the column's statistics can estimate.
+            sql = f"{column} LIKE ('%%' || storefront_unaccent(lower(%s)) || '%%')"
             return sql, [like_escape(self.query)]
-        sql = f"{SEARCH_TEXT_FUNCTION}({columns}) LIKE %s ESCAPE '\\'"
+        sql = f"{column} LIKE %s ESCAPE '\\'"
         return sql, [f"%{like_escape(search_text_normalize(self.query))}%"]
 
 
@@ -340,11 +320,3 @@ def conditions_apply(
     for condition in conditions:
         q &= condition_q(condition, store)
     return customers.filter(q)
-
-
-def sqlite_functions_register(sender: Any, connection: Any, **kwargs: Any) -> None:
-    """``connection_created`` receiver: SQLite gets the search function PostgreSQL has."""
-    if connection.vendor == "sqlite":
-        connection.connection.create_function(
-            SEARCH_TEXT_FUNCTION, 3, sqlite_search_text, deterministic=True
-        )

@@ -13,6 +13,8 @@ from taggit.models import TagBase, TaggedItemBase
 
 from storefront_crm.models import store_foreign_key, store_scoped_manager
 
+from .search_text import CustomerSearchText
+
 
 class GroupKind(models.TextChoices):
     GUESTS = "guests", _("Guests")
@@ -195,6 +197,12 @@ class Customer(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # What the free-text search matches, kept by the database (customers.search_text).
+    search_text = models.GeneratedField(
+        expression=CustomerSearchText("first_name", "last_name", "email"),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     objects = store_scoped_manager()
 
