@@ -1,29 +1,25 @@
 """One customer's profile: details, orders, tags, notes, activity log, the actions on it
-(create, edit, delete, block, activate, email confirmation, sign in as), and merging
-duplicate profiles."""
+(create, edit, delete, block, activate, email confirmation, sign in as). Merging
+duplicates: ``views.merge``."""
 
 import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from storefront_crm.errors import ServiceError
 from storefront_crm.formatting import date_format
-from storefront_crm.jobs import job_start
 from storefront_crm.tenancy import permission_required
 
 from ..forms import (
     CUSTOM_FIELD_PREFIX,
     CustomerForm,
-    MergeForm,
-    MergePickForm,
     NoteForm,
     TagAddForm,
 )
@@ -38,7 +34,7 @@ from ..models import (
     CustomField,
     CustomFieldType,
 )
-from ..selectors import customer_count_hint, customer_notes
+from ..selectors import customer_notes
 from ..selectors_profile import cursor_of, history_page
 from ..services import (
     EmailTaken,
@@ -58,14 +54,6 @@ from ..services.accounts import (
     customer_impersonation_start,
     email_confirmation_send,
 )
-from ..services.merge import (
-    DUPLICATES_INLINE_LIMIT,
-    DUPLICATES_JOB,
-    customer_merge,
-    duplicate_groups_find,
-    duplicate_groups_latest,
-    merge_rows,
-)
 
 PROFILE_ORDERS = 25  # the rest is one click away: the customer's order history
 PROFILE_EVENTS = 50
@@ -73,12 +61,12 @@ HISTORY_ORDERS = 50  # rows per page of the order history and of the activity lo
 HISTORY_EVENTS = 100
 
 
-def _customer_or_404(customer_id: int) -> Customer:
+def customer_or_404(customer_id: int) -> Customer:
     # The scoped manager limits the lookup to request.store: a foreign id is a 404.
     return get_object_or_404(Customer.objects.select_related("group"), pk=customer_id)
 
 
-def _to_profile(customer: Customer | int, store_slug: str) -> HttpResponse:
+def profile_redirect(customer: Customer | int, store_slug: str) -> HttpResponse:
     customer_id = customer if isinstance(customer, int) else customer.pk
     return redirect("panel:customer", store_slug=store_slug, customer_id=customer_id)
 
@@ -264,7 +252,7 @@ def customer_detail(request: HttpRequest, store_slug: str, customer_id: int) -> 
     from orders.selectors import customer_last_counted_order, customer_orders
 
     store = request.store
-    customer = _customer_or_404(customer_id)
+    customer = customer_or_404(customer_id)
     orders = list(customer_orders(store=store, customer=customer)[: PROFILE_ORDERS + 1])
     last_order = customer_last_counted_order(store=store, customer=customer)
     fields = list(CustomField.objects.filter(store=store))
@@ -313,7 +301,7 @@ def customer_order_history(request: HttpRequest, store_slug: str, customer_id: i
     """Every order of the customer, newest first, page by page."""
     from orders.selectors import customer_orders
 
-    customer = _customer_or_404(customer_id)
+    customer = customer_or_404(customer_id)
     page = history_page(
         customer_orders(store=request.store, customer=customer),
         time_field="placed_at",
@@ -331,7 +319,7 @@ def customer_order_history(request: HttpRequest, store_slug: str, customer_id: i
 @permission_required("customers.view")
 def customer_activity(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
     """The customer's whole activity log, newest first, page by page."""
-    customer = _customer_or_404(customer_id)
+    customer = customer_or_404(customer_id)
     page = history_page(
         ActivityEvent.objects.filter(store=request.store, customer=customer).select_related(
             "actor"
@@ -387,7 +375,7 @@ def _customer_form_page(
             messages.success(
                 request, _("Customer added.") if customer is None else _("Customer saved.")
             )
-            return _to_profile(saved, store.slug)
+            return profile_redirect(saved, store.slug)
     return render(
         request,
         "customers/profile/form.html",
@@ -408,7 +396,7 @@ def customer_new(request: HttpRequest, store_slug: str) -> HttpResponse:
 
 @permission_required("customers.edit")
 def customer_edit(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
-    customer = _customer_or_404(customer_id)
+    customer = customer_or_404(customer_id)
     form = CustomerForm(
         request.POST if request.method == "POST" else None,
         store=request.store,
@@ -420,7 +408,7 @@ def customer_edit(request: HttpRequest, store_slug: str, customer_id: int) -> Ht
 
 @permission_required("customers.delete")
 def customer_remove(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
-    customer = _customer_or_404(customer_id)
+    customer = customer_or_404(customer_id)
     if request.method == "POST":
         detached = customer_delete(store=request.store, customer=customer, actor=request.user)
         messages.success(
@@ -442,14 +430,14 @@ def customer_remove(request: HttpRequest, store_slug: str, customer_id: int) -> 
 def _account_action(
     request: HttpRequest, customer_id: int, action: Any, done: str, **kwargs: Any
 ) -> HttpResponse:
-    customer = _customer_or_404(customer_id)
+    customer = customer_or_404(customer_id)
     try:
         action(store=request.store, customer=customer, actor=request.user, **kwargs)
     except ServiceError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, done)
-    return _to_profile(customer, request.store.slug)
+    return profile_redirect(customer, request.store.slug)
 
 
 @require_POST
@@ -493,14 +481,14 @@ def customer_email_resend(request: HttpRequest, store_slug: str, customer_id: in
 @require_POST
 @permission_required("customers.impersonate")
 def customer_impersonate(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
-    customer = _customer_or_404(customer_id)
+    customer = customer_or_404(customer_id)
     try:
         url = customer_impersonation_start(
             store=request.store, customer=customer, actor=request.user
         )
     except ServiceError as error:
         messages.error(request, error.message)
-        return _to_profile(customer, store_slug)
+        return profile_redirect(customer, store_slug)
     return redirect(url)
 
 
@@ -510,7 +498,7 @@ def customer_impersonate(request: HttpRequest, store_slug: str, customer_id: int
 @require_POST
 @permission_required("customers.notes")
 def note_create(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
-    customer = _customer_or_404(customer_id)
+    customer = customer_or_404(customer_id)
     form = NoteForm(request.POST)
     if form.is_valid():
         note_add(
@@ -522,7 +510,7 @@ def note_create(request: HttpRequest, store_slug: str, customer_id: int) -> Http
         messages.success(request, _("Note added."))
     else:
         messages.error(request, _("A note cannot be empty."))
-    return _to_profile(customer, store_slug)
+    return profile_redirect(customer, store_slug)
 
 
 @require_POST
@@ -541,7 +529,7 @@ def note_update(
         messages.success(request, _("Note saved."))
     else:
         messages.error(request, _("A note cannot be empty."))
-    return _to_profile(customer_id, store_slug)
+    return profile_redirect(customer_id, store_slug)
 
 
 @require_POST
@@ -554,13 +542,13 @@ def note_remove(
     )
     note_delete(store=request.store, note=note, actor=request.user)
     messages.success(request, _("Note deleted."))
-    return _to_profile(customer_id, store_slug)
+    return profile_redirect(customer_id, store_slug)
 
 
 @require_POST
 @permission_required("customers.tags")
 def tag_add(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
-    customer = _customer_or_404(customer_id)
+    customer = customer_or_404(customer_id)
     form = TagAddForm(request.POST)
     if form.is_valid():
         try:
@@ -572,126 +560,24 @@ def tag_add(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResp
             )
         except ServiceError as error:
             messages.error(request, error.message)
-    return _to_profile(customer, store_slug)
+    return profile_redirect(customer, store_slug)
 
 
 @require_POST
 @permission_required("customers.tags")
 def tag_remove(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
-    customer = _customer_or_404(customer_id)
+    customer = customer_or_404(customer_id)
     customer_tags_remove(
         store=request.store,
         customer=customer,
         actor=request.user,
         names=[request.POST.get("tag", "")],
     )
-    return _to_profile(customer, store_slug)
-
-
-# --- Duplicates and merge ------------------------------------------------------------------
-
-
-@permission_required("customers.merge")
-def customer_duplicates(request: HttpRequest, store_slug: str) -> HttpResponse:
-    """Small stores are searched at once; big ones by a job whose latest result is shown."""
-    store = request.store
-    if customer_count_hint(Customer.objects.filter(store=store)).value <= DUPLICATES_INLINE_LIMIT:
-        groups = duplicate_groups_find(store=store)
-        return render(request, "customers/profile/duplicates.html", {"groups": groups})
-    if request.method == "POST":
-        job_start(store=store, kind=DUPLICATES_JOB, actor=request.user)
-        return redirect("panel:customer_duplicates", store_slug=store_slug)
-    job, groups = duplicate_groups_latest(store=store)
-    return render(
-        request,
-        "customers/profile/duplicates.html",
-        {"groups": groups, "search_job": job, "searched_by_job": True},
-    )
-
-
-@permission_required("customers.merge")
-def customer_merge_pick(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
-    """Choose the profile to merge with this one, by its email or id."""
-    customer = _customer_or_404(customer_id)
-    form = MergePickForm(request.GET or None)
-    if form.is_valid():
-        other_ref = form.cleaned_data["other"].strip()
-        lookup = Q(email=other_ref.lower())
-        if other_ref.isdigit():
-            lookup |= Q(pk=int(other_ref))
-        other = Customer.objects.filter(lookup).exclude(pk=customer.pk).first()
-        if other is None:
-            form.add_error("other", _("No other customer of this store has that email or number."))
-        else:
-            return redirect(
-                "panel:customer_merge",
-                store_slug=store_slug,
-                survivor_id=customer.pk,
-                duplicate_id=other.pk,
-            )
-    return render(
-        request, "customers/profile/merge_pick.html", {"customer": customer, "form": form}
-    )
-
-
-@permission_required("customers.merge")
-def customer_merge_view(
-    request: HttpRequest, store_slug: str, survivor_id: int, duplicate_id: int
-) -> HttpResponse:
-    """Side by side: the merchant picks which value of each differing field to keep."""
-    survivor = _customer_or_404(survivor_id)
-    duplicate = _customer_or_404(duplicate_id)
-    rows = merge_rows(survivor, duplicate, request.store)
-    form = MergeForm(request.POST if request.method == "POST" else None, rows=rows)
-    if request.method == "POST" and form.is_valid():
-        try:
-            merged = customer_merge(
-                store=request.store,
-                actor=request.user,
-                survivor=survivor,
-                duplicate=duplicate,
-                choices=form.choices(),
-            )
-        except ServiceError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(
-                request,
-                _("%(email)s merged into this profile.") % {"email": duplicate.email},
-            )
-            return _to_profile(merged, store_slug)
-    return render(
-        request,
-        "customers/profile/merge.html",
-        {
-            "survivor": survivor,
-            "duplicate": duplicate,
-            "rows": [
-                (row, form[MergeForm.field_name(row["key"])] if row["differs"] else None)
-                for row in rows
-            ],
-            "form": form,
-            "swap_url": reverse(
-                "panel:customer_merge",
-                kwargs={
-                    "store_slug": store_slug,
-                    "survivor_id": duplicate.pk,
-                    "duplicate_id": survivor.pk,
-                },
-            ),
-        },
-        status=400 if request.method == "POST" else 200,
-    )
+    return profile_redirect(customer, store_slug)
 
 
 urlpatterns = [
     path("new/", customer_new, name="customer_create"),
-    path("duplicates/", customer_duplicates, name="customer_duplicates"),
-    path(
-        "merge/<int:survivor_id>/<int:duplicate_id>/",
-        customer_merge_view,
-        name="customer_merge",
-    ),
     path("<int:customer_id>/", customer_detail, name="customer"),
     path("<int:customer_id>/orders/", customer_order_history, name="customer_orders"),
     path("<int:customer_id>/activity/", customer_activity, name="customer_activity"),
@@ -704,7 +590,6 @@ urlpatterns = [
     ),
     path("<int:customer_id>/email/resend/", customer_email_resend, name="customer_email_resend"),
     path("<int:customer_id>/sign-in-as/", customer_impersonate, name="customer_impersonate"),
-    path("<int:customer_id>/merge/", customer_merge_pick, name="customer_merge_pick"),
     path("<int:customer_id>/notes/", note_create, name="note_create"),
     path("<int:customer_id>/notes/<int:note_id>/edit/", note_update, name="note_edit"),
     path("<int:customer_id>/notes/<int:note_id>/delete/", note_remove, name="note_delete"),
