@@ -331,7 +331,7 @@ def test_a_big_store_searches_duplicates_in_a_job_and_shows_the_latest_result(
 ):
     from customers.services import merge as merge_services
 
-    monkeypatch.setattr("customers.views.profile.DUPLICATES_INLINE_LIMIT", 0)
+    monkeypatch.setattr("customers.views.merge.DUPLICATES_INLINE_LIMIT", 0)
     first = CustomerFactory(store=store, email="jane.doe@example.org")
     second = CustomerFactory(store=store, email="janedoe+shop@example.org")
     url = f"/store/{store.slug}/customers/duplicates/"
