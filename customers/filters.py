@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -54,7 +55,42 @@ class Chip:
     remove_url: str
 
 
+# Range filters as (lower bound, upper bound); custom fields' ranges are found by suffix.
+RANGE_PAIRS = (
+    ("spent_min", "spent_max"),
+    ("orders_min", "orders_max"),
+    ("last_order_from", "last_order_to"),
+    ("since_from", "since_to"),
+)
+RANGE_SUFFIXES = (("_min", "_max"), ("_from", "_to"))
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """A count: whole numbers only (``orders_min=1.5`` is an error, not 1)."""
+
+    field_class = forms.IntegerField
+
+
 class CustomerFilterForm(forms.Form):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        pairs = list(RANGE_PAIRS)
+        for name in self.fields:
+            if name.startswith(CUSTOM_FIELD_PREFIX):
+                pairs += [
+                    (name, name[: -len(low)] + high)
+                    for low, high in RANGE_SUFFIXES
+                    if name.endswith(low)
+                ]
+        for low, high in pairs:
+            if data.get(low) is not None and data.get(high) is not None and data[low] > data[high]:
+                self.add_error(
+                    high,
+                    _("“%(high)s” is less than “%(low)s”: swap them or widen the range.")
+                    % {"high": self.fields[high].label, "low": self.fields[low].label},
+                )
+        return data
+
     def clean_country(self) -> list[str]:
         raw = self.cleaned_data.get("country") or ""
         codes = [code.strip().upper() for code in raw.replace(";", ",").split(",") if code.strip()]
@@ -73,8 +109,8 @@ class CustomerFilterSet(django_filters.FilterSet):
         label=_("Total spent from"), method=_ignore, min_value=0
     )
     spent_max = django_filters.NumberFilter(label=_("Total spent to"), method=_ignore, min_value=0)
-    orders_min = django_filters.NumberFilter(label=_("Orders from"), method=_ignore, min_value=0)
-    orders_max = django_filters.NumberFilter(label=_("Orders to"), method=_ignore, min_value=0)
+    orders_min = IntegerFilter(label=_("Orders from"), method=_ignore, min_value=0)
+    orders_max = IntegerFilter(label=_("Orders to"), method=_ignore, min_value=0)
     last_order_from = django_filters.DateFilter(
         label=_("Last order from"), method=_ignore, widget=_date_widget()
     )
@@ -243,6 +279,8 @@ def _iso(value: Any) -> str | None:
 
 
 def _display(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")  # 1E+3 -> 1000, 50.00 -> 50
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, DecimalField, IntegerField, Max, Min, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -80,7 +80,11 @@ def _stats_update(store: Store, customers: Any) -> int:
     money = DecimalField(max_digits=14, decimal_places=2)
     return customers.update(
         orders_count=Coalesce(per_customer(Count("id"), IntegerField()), 0),
-        total_spent=Coalesce(per_customer(Sum("total"), money), Decimal("0"), output_field=money),
+        # Rounded: SQLite sums money as floating point (100.10 + 81.73 = 181.8299…), which
+        # shows as 181.83 but then fails "spent ≥ 181.83" and repeats rows across pages.
+        total_spent=Coalesce(
+            per_customer(Round(Sum("total"), 2), money), Decimal("0"), output_field=money
+        ),
         first_order_at=per_customer(Min("placed_at"), Order._meta.get_field("placed_at")),
         last_order_at=per_customer(Max("placed_at"), Order._meta.get_field("placed_at")),
     )

@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from storefront_crm.errors import ServiceError
@@ -119,16 +119,24 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
         conditions, chips = [], []
     sort = ListSort.parse(request.GET.get("sort"))
     customers = customers_matching(store, conditions)
+    asked_page = _page_number(request.GET.get("page"))
     page = customer_page(
         customers,
         sort=sort,
         page_size=PAGE_SIZE,
         after=request.GET.get("after"),
         before=request.GET.get("before"),
-        number=_page_number(request.GET.get("page")),
+        number=asked_page,
         count=True,
     )
     count = page.count
+    page_param = request.GET.get("page", "").strip()
+    if page_param and (asked_page > page.number or page_param != str(asked_page)):
+        messages.info(
+            request,
+            _("There is no page %(asked)s of this list; this is page %(number)d.")
+            % {"asked": page_param[:20], "number": page.number},
+        )
     page_count = -(-count.value // PAGE_SIZE) if count.exact else None
     bulk_actions = [
         (name, action.label)
@@ -148,6 +156,17 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
             + f"?{query_string}",
             "filter_panel_page_url": _url(query, **{PANEL_PARAM: PANEL_FILTERS}) + "#filter-panel",
             "search_value": query.get("q", ""),
+            "filter_hidden_inputs": ""
+            if panel_open
+            else _html_join(
+                '<input type="hidden" name="{}" value="{}">',
+                (
+                    (key, value)
+                    for key, values in query.lists()
+                    if key not in {"q", "sort"}
+                    for value in values
+                ),
+            ),
             "chips": chips,
             "page": page,
             "count": count,
@@ -260,10 +279,18 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
     if outcome.job is not None:
         messages.info(request, _("This runs in the background; progress is shown below."))
         return redirect("panel:job", store_slug=store_slug, job_id=outcome.job.pk)
+    if action == "delete":
+        text = ngettext(
+            "%(count)d customer deleted.", "%(count)d customers deleted.", outcome.changed
+        )
+    else:
+        text = ngettext(
+            "%(action)s: %(count)d customer changed.",
+            "%(action)s: %(count)d customers changed.",
+            outcome.changed,
+        )
     messages.success(
-        request,
-        _("%(action)s: %(count)d customers changed.")
-        % {"action": BULK_ACTIONS[action].label, "count": outcome.changed},
+        request, text % {"action": BULK_ACTIONS[action].label, "count": outcome.changed}
     )
     return redirect(list_url)
 

@@ -154,7 +154,7 @@ def customer_rows_html(
         account = account_labels.get(customer.account_type) or escape(customer.account_type)
         rows.append(
             f"<tr>{select}"
-            f'<td><a href="{url}">{escape(customer.full_name) or "—"}</a></td>'
+            f'<td class="name"><a href="{url}">{escape(customer.full_name) or "—"}</a></td>'
             f'<td><a href="{url}">{escape(customer.email)}</a></td>'
             f"<td>{escape(customer.group_name)}</td>"
             f'<td class="wrap">{tags}</td>'
@@ -178,10 +178,11 @@ NUMERIC_COLUMNS = frozenset({"orders", "spent"})
 def customer_head_html(sort_headers: list[dict], *, selectable: bool) -> SafeString:
     """The ``<tr>`` of the table head: the columns of ``customer_rows_html``, the sortable
     ones linking to their next sort (``sort_headers`` of the view, in order)."""
-    select, group, tags = gettext("Select"), gettext("Group"), gettext("Tags")
+    select_all, group, tags = gettext("Select all on this page"), gettext("Group"), gettext("Tags")
     account, marketing = gettext("Account"), gettext("Marketing")
     cells = [
-        f'<th scope="col"><span class="visually-hidden">{escape(select)}</span></th>'
+        f'<th scope="col"><input type="checkbox" class="select-page" '
+        f'aria-label="{escape(select_all)}" title="{escape(select_all)}"></th>'
         if selectable
         else ""
     ]
@@ -194,6 +195,8 @@ def customer_head_html(sort_headers: list[dict], *, selectable: bool) -> SafeStr
         attributes = f' aria-sort="{state}"' if state else ""
         if header["key"] in NUMERIC_COLUMNS:
             attributes += ' class="num"'
+        elif header["key"] == "name":
+            attributes += ' class="name"'
         cells.append(
             f'<th scope="col"{attributes}><a href="{escape(header["url"])}">'
             f"{escape(str(header['label']))}{arrows[state]}</a></th>"

@@ -190,9 +190,20 @@ def test_delete_asks_for_confirmation_first(client, store):
     response = client.post(bulk_url(store), data)
     assert response.status_code == 200 and b"orders are kept" in response.content
     assert Customer.objects.filter(pk=customer.pk).exists()
-    response = client.post(bulk_url(store), {**data, "confirmed": "yes"})
-    assert response.status_code == 302 and "q=x" in response["Location"]
+    response = client.post(bulk_url(store), {**data, "confirmed": "yes"}, follow=True)
+    assert response.redirect_chain[0][0].endswith("?q=x")
     assert not Customer.objects.filter(pk=customer.pk).exists()
+    assert b"1 customer deleted." in response.content
+
+
+def test_the_outcome_message_counts_in_singular_and_plural(client, store):
+    signed_in(client, store, "owner")
+    one, two, three = (CustomerFactory(store=store) for _ in range(3))
+    data = {"action": "subscribe", "scope": "selected", "ids": [one.pk]}
+    response = client.post(bulk_url(store), data, follow=True)
+    assert b"1 customer changed." in response.content
+    response = client.post(bulk_url(store), {**data, "ids": [two.pk, three.pk]}, follow=True)
+    assert b"2 customers changed." in response.content
 
 
 def test_all_that_match_uses_the_posted_filters(client, store):

@@ -50,6 +50,18 @@ def test_filter_panel_loads_on_open_and_bulk_actions_open_on_selection(page, sig
     expect(page.get_by_text("Country: AT")).to_be_visible()
     expect(page.get_by_role("cell", name="bob@example.org")).to_be_visible()
     expect(page.get_by_role("cell", name="ada@example.org")).to_have_count(0)
+    # Empty fields stay out of the URL; a search keeps the filters it narrows.
+    assert "country=AT" in page.url and "spent_min" not in page.url, page.url
+    page.locator("#id_q").fill("bob")
+    page.locator("#id_q").press("Enter")
+    page.wait_for_load_state()
+    assert "country=AT" in page.url and "q=bob" in page.url, page.url
+    expect(page.get_by_text("Country: AT")).to_be_visible()
+    # The head's box selects every row of the page.
+    page.get_by_label("Select all on this page").check()
+    expect(
+        page.get_by_role("row").filter(has_text="bob@example.org").get_by_role("checkbox")
+    ).to_be_checked()
 
 
 def test_without_javascript_the_filter_link_shows_the_fields(browser, live_server, password):

@@ -94,3 +94,27 @@ def test_bad_sort_and_cursor_fall_back(store, crowd):
     customers = customers_matching(store, [])
     page = customer_page(customers, sort=ListSort.parse("spent"), page_size=5, after="!!garbage")
     assert len(page.customers) == 5 and not page.has_previous
+
+
+def test_money_summed_by_the_database_filters_and_pages_exactly(store):
+    """SQLite sums money as floating point: 100.10 + 81.73 must still be 181.83, so that
+    "spent from 181.83" includes it and a keyset page after it does not show it again."""
+    from customers.conditions import Condition
+    from orders.services import customer_stats_recompute_store
+    from tests.factories import OrderFactory
+
+    ties = [CustomerFactory(store=store, email=f"t{index}@example.org") for index in range(3)]
+    for customer in ties:
+        for total in ("100.10", "81.73"):
+            OrderFactory(store=store, customer=customer, total=Decimal(total))
+    customer_stats_recompute_store(store=store)
+
+    exact = [Condition("total_spent", "between", ["181.83", "181.83"])]
+    assert customers_matching(store, exact).count() == 3
+    sort = ListSort.parse("-spent")
+    first = customer_page(customers_matching(store, []), sort=sort, page_size=2)
+    second = customer_page(
+        customers_matching(store, []), sort=sort, page_size=2, after=first.next_cursor
+    )
+    shown = [row.pk for row in first.customers + second.customers]
+    assert sorted(shown) == sorted(customer.pk for customer in ties)

@@ -179,3 +179,51 @@ def test_save_as_segment(owner_client, store):
     assert list(segment_queryset(segment)) == [match]
     owner_client.post(url, {"name": "big germans", "query": "country=DE"})
     assert Segment.objects.filter(store=store).count() == 1  # name taken, refused
+
+
+def test_searching_keeps_the_active_filters(owner_client, store):
+    """The search box submits the chips' filters too (the filter fields are not in the page
+    until the panel is opened); with the panel open the fields carry them instead."""
+    make_customers(store, 3, country="DE")
+    tag = CustomerTagFactory(store=store, name="vip")
+    params = {"country": "DE", "tag": str(tag.pk), "sort": "-spent"}
+    html = owner_client.get(list_url(store, **params)).content.decode()
+    start = html.index('class="customer-filters"')
+    search_form = html[start : html.index("</form>", start)]
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', search_form))
+    assert hidden == {"sort": "-spent", "country": "DE", "tag": str(tag.pk)}
+    opened = owner_client.get(list_url(store, panel="filters", **params)).content.decode()
+    start = opened.index('class="customer-filters"')
+    opened_form = opened[start : opened.index("</form>", start)]
+    assert 'type="hidden" name="country"' not in opened_form
+
+
+def test_reversed_ranges_and_fractional_order_counts_are_errors(owner_client, store):
+    make_customers(store, 3)
+    for params, field in (
+        ({"spent_min": "100", "spent_max": "50"}, "spent_max"),
+        ({"orders_min": "5", "orders_max": "2"}, "orders_max"),
+        ({"last_order_from": "2026-11-20", "last_order_to": "2026-11-01"}, "last_order_to"),
+        ({"orders_min": "1.5"}, "orders_min"),
+    ):
+        response = owner_client.get(list_url(store, **params))
+        errors = response.context["filters"].form.errors
+        assert field in errors, (params, errors)
+    response = owner_client.get(list_url(store, spent_min="100", spent_max="50"))
+    assert "is less than" in response.content.decode()
+    chips = owner_client.get(list_url(store, spent_min="1e3")).context["chips"]
+    assert [chip.label for chip in chips] == ["Total spent from: 1000"]
+
+
+def test_a_page_past_the_end_says_so(owner_client, store):
+    make_customers(store, 3)
+    response = owner_client.get(list_url(store, page="9999"))
+    assert response.context["page"].number == 1
+    assert "There is no page 9999 of this list" in response.content.decode()
+    assert "There is no page" not in owner_client.get(list_url(store)).content.decode()
+
+
+def test_the_head_selects_every_row_of_the_page(owner_client, store):
+    make_customers(store, 3)
+    html = owner_client.get(list_url(store)).content.decode()
+    assert 'class="select-page"' in html and "Select all on this page" in html
