@@ -12,7 +12,7 @@ from django.core.files import File
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from storefront_crm.errors import ServiceError
 from storefront_crm.jobs import JobContext, JobFailed, job_handler
@@ -164,7 +164,10 @@ def segment_customers(store: Store, segment_id: Any) -> QuerySet[Customer]:
 
 
 @job_handler(
-    "customers.export", label=gettext_lazy("Customer export"), result_permission="customers.export"
+    "customers.export",
+    label=gettext_lazy("Customer export"),
+    count_labels={"exported": gettext_lazy("Exported")},
+    result_permission="customers.export",
 )
 def customers_export_job(ctx: JobContext) -> str:
     """Params: ``customer_ids`` (a list, or None), ``conditions`` (a condition list) or
@@ -196,4 +199,6 @@ def customers_export_job(ctx: JobContext) -> str:
         via=params.get("source") or "job",
         job=ctx.job.pk,
     )
-    return _("%(count)d customers exported.") % {"count": count}
+    return ngettext("%(count)d customer exported.", "%(count)d customers exported.", count) % {
+        "count": count
+    }

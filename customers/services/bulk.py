@@ -125,8 +125,11 @@ def bulk_action_start(
         except ValueError:
             raise ServiceError(_("The CSV export is not available yet.")) from None
         return BulkOutcome(job=job)
-    value = _action_value(store=store, action=action, tag_names=list(tag_names), group_id=group_id)
     customers = customers_for_job_params(store, targets)
+    if action == "tag_add" and tag_names_clean(list(tag_names)) and not customers.exists():
+        # Nothing to tag: the named tag is not created either.
+        return BulkOutcome(changed=0)
+    value = _action_value(store=store, action=action, tag_names=list(tag_names), group_id=group_id)
     limit = settings.STOREFRONT_BULK_SYNC_LIMIT
     if customers.values("pk")[: limit + 1].count() > limit:
         params = {**targets, "action": action, "value": value}

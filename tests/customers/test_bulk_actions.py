@@ -241,3 +241,19 @@ def test_nothing_selected_is_an_error_message(client, store):
         bulk_url(store), {"action": "subscribe", "scope": "selected"}, follow=True
     )
     assert b"Select customers first" in response.content
+
+
+def test_adding_a_tag_to_nobody_does_not_create_the_tag(store, owner):
+    from customers.models import CustomerTag
+    from customers.services.bulk import bulk_action_start
+
+    outcome = bulk_action_start(
+        store=store,
+        actor=owner,
+        action="tag_add",
+        conditions=[],
+        customer_ids=[999_999],
+        tag_names=["never-used"],
+    )
+    assert outcome.changed == 0
+    assert not CustomerTag.objects.filter(store=store, name="never-used").exists()

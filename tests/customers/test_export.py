@@ -347,3 +347,12 @@ def test_a_choice_header_with_bad_choices_is_refused_before_anything_is_written(
         )
 
     assert not Customer.objects.exists() and not CustomField.objects.exists()
+
+
+def test_the_export_job_names_its_count():
+    from storefront_crm.jobs import job_counts_labelled
+
+    assert [
+        (str(label), value)
+        for label, value in job_counts_labelled("customers.export", {"exported": 1})
+    ] == [("Exported", 1)]
