@@ -8,6 +8,7 @@ the list, its bulk actions, its CSV export and saved segments all select custome
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,6 +21,7 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from storefront_crm.formatting import date_format
 from storefront_crm.models import Store
 
 from .conditions import Condition, conditions_apply
@@ -270,7 +272,7 @@ class CustomerFilterSet(django_filters.FilterSet):
             text = dict(YES_NO)[value] if name in {"marketing", "tax_exempt"} else value
             if isinstance(text, list):
                 text = ", ".join(text)
-            chips.append(Chip(f"{label}: {_display(text)}", _without(params, name)))
+            chips.append(Chip(f"{label}: {_display(text, self.store)}", _without(params, name)))
         return chips
 
 
@@ -278,10 +280,13 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
-def _display(value: Any) -> str:
+def _display(value: Any, store: Store) -> str:
+    """A chip's value as the list shows values: dates in the store's format."""
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")  # 1E+3 -> 1000, 50.00 -> 50
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    if isinstance(value, dt.date):
+        return date_format(value, store.language)
+    return str(value)
 
 
 def _without(params: QueryDict, name: str, value: str | None = None) -> str:

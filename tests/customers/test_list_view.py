@@ -213,6 +213,8 @@ def test_reversed_ranges_and_fractional_order_counts_are_errors(owner_client, st
     assert "is less than" in response.content.decode()
     chips = owner_client.get(list_url(store, spent_min="1e3")).context["chips"]
     assert [chip.label for chip in chips] == ["Total spent from: 1000"]
+    chips = owner_client.get(list_url(store, since_from="2026-01-31")).context["chips"]
+    assert [chip.label for chip in chips] == ["Customer since from: 01/31/2026"]
 
 
 def test_a_page_past_the_end_says_so(owner_client, store):
