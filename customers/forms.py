@@ -10,7 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 from storefront_crm.models import Store
 
-from .models import AccountType, Customer, CustomerGroup, CustomField, CustomFieldType
+from .models import (
+    AccountType,
+    Customer,
+    CustomerGroup,
+    CustomField,
+    CustomFieldType,
+    GroupKind,
+)
 
 CUSTOM_FIELD_PREFIX = "cf_"
 YES_NO_CHOICES = [("", "—"), ("yes", _("Yes")), ("no", _("No"))]
@@ -83,7 +90,6 @@ class CustomerForm(forms.Form):
         label=_("Group"),
         queryset=CustomerGroup.objects.none(),
         required=False,
-        help_text=_("Empty: Guests or Standard, by account."),
     )
     tags = forms.CharField(
         label=_("Tags"),
@@ -131,11 +137,26 @@ class CustomerForm(forms.Form):
             kwargs.setdefault("initial", initial)
         super().__init__(*args, **kwargs)
         self.fields["group"].queryset = CustomerGroup.objects.filter(store=store)
+        self.fields["group"].help_text = self._group_help_text(store)
         if customer is not None:
             del self.fields["tags"]  # tags are added and removed on the profile itself
-            self.fields["group"].required = True
+            # a profile always has one; clearing it must be an error, not silently ignored
+            self.fields["customer_since"].required = True
         for field in custom_fields:
             self.fields[CUSTOM_FIELD_PREFIX + field.key] = custom_form_field(field)
+
+    @staticmethod
+    def _group_help_text(store: Store) -> str:
+        """Names the store's default groups as they are called now: they can be renamed."""
+        names = dict(
+            CustomerGroup.objects.filter(
+                store=store, kind__in=[GroupKind.GUESTS, GroupKind.STANDARD]
+            ).values_list("kind", "name")
+        )
+        return _("Empty: “%(guests)s” for guests, “%(standard)s” for registered accounts.") % {
+            "guests": names.get(GroupKind.GUESTS) or GroupKind.GUESTS.label,
+            "standard": names.get(GroupKind.STANDARD) or GroupKind.STANDARD.label,
+        }
 
     @property
     def custom_field_names(self) -> list[str]:
@@ -159,11 +180,12 @@ class CustomerForm(forms.Form):
             self.customer is None
             or since != timezone.localtime(self.customer.customer_since).date()
         ):
-            data["customer_since"] = timezone.make_aware(
-                datetime.datetime.combine(since, datetime.time(12, 0))
+            noon = timezone.make_aware(datetime.datetime.combine(since, datetime.time(12, 0)))
+            # today's noon may be still to come, and the service refuses the future
+            data["customer_since"] = (
+                min(noon, timezone.now()) if since == timezone.localdate() else noon
             )
-        if data.get("group") is None:
-            data.pop("group", None)
+        # an empty group stays None: the service picks the account type's default group
         tags = data.pop("tags", "")
         if self.customer is None:
             data["tags"] = [name for name in (tags or "").split(",") if name.strip()]

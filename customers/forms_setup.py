@@ -65,6 +65,22 @@ class CustomFieldForm(SetupForm):
         help_text=_("For the type Choice: one choice per line."),
     )
 
+    def __init__(self, *args: Any, type_locked: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if type_locked:
+            # Customers have values, so the type cannot change: shown disabled. A disabled
+            # select is not sent, so a missing type means the current one; a type that is
+            # sent anyway (a page opened before the first value) still reaches the
+            # service, which refuses it.
+            type_field = self.fields["field_type"]
+            type_field.widget.attrs["disabled"] = True
+            type_field.help_text = _(
+                "The type cannot change while customers have a value for this field."
+            )
+            if self.is_bound and not self.data.get(self.add_prefix("field_type")):
+                self.data = self.data.copy()
+                self.data[self.add_prefix("field_type")] = self.initial.get("field_type")
+
     def clean_choices(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data["choices"].splitlines() if line.strip()]
 

@@ -57,3 +57,19 @@ def custom_fields_of(*, store: Store) -> QuerySet[CustomField]:
 def custom_field_values_count(*, store: Store, field: CustomField) -> int:
     """How many customers of the store have a value for ``field``."""
     return Customer.objects.filter(store=store, custom_fields__has_key=field.key).count()
+
+
+def default_group_names(*, store: Store) -> dict[str, str]:
+    """The names of the store's default groups by kind (``GroupKind.GUESTS``/``STANDARD``):
+    merchants can rename them, so texts about them use these. A missing one (never in a
+    store set up normally) falls back to its kind's label."""
+    names: dict[str, str] = {
+        GroupKind.GUESTS: str(GroupKind.GUESTS.label),
+        GroupKind.STANDARD: str(GroupKind.STANDARD.label),
+    }
+    names.update(
+        CustomerGroup.objects.filter(store=store)
+        .exclude(kind=GroupKind.CUSTOM)
+        .values_list("kind", "name")
+    )
+    return names

@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "storefront_crm.tenancy.StoreMiddleware",
+    # A merged or deleted profile's old address says where it went (410), not a bare 404.
+    "customers.views.merge.CustomerGoneMiddleware",
 ]
 
 if PRODUCTION:  # gunicorn serves the collected static files itself

@@ -23,6 +23,17 @@ def _eager_celery(settings):
 
 
 @pytest.fixture(autouse=True)
+def _caches_cleared():
+    """Every test starts with empty caches: ids repeat between tests on SQLite, so a key an
+    earlier test left (a throttle, a cached menu) could otherwise meet a new row."""
+    from django.conf import settings
+    from django.core.cache import caches
+
+    for alias in settings.CACHES:
+        caches[alias].clear()
+
+
+@pytest.fixture(autouse=True)
 def _english_by_default():
     """Requests activate the language they ask for and leave it active in this thread; every
     test starts in English whatever an earlier test's request chose."""

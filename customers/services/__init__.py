@@ -8,13 +8,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from storefront_crm.errors import ServiceError
-from storefront_crm.models import Store
+from storefront_crm.models import Membership, Role, Store
 
+from ..io.countries import COUNTRY_CODES
 from ..models import (
     AccountType,
     ActivityEvent,
@@ -78,8 +80,11 @@ def activity_record(
 
 def group_defaults_create(store: Store) -> None:
     """Every store starts with the groups Guests and Standard."""
-    for kind, name in ((GroupKind.GUESTS, _("Guests")), (GroupKind.STANDARD, _("Standard"))):
-        CustomerGroup.objects.get_or_create(store=store, kind=kind, defaults={"name": str(name)})
+    # Named in the store's language: the names are the merchant's data from then on.
+    with translation.override(store.language or settings.LANGUAGE_CODE):
+        names = ((GroupKind.GUESTS, _("Guests")), (GroupKind.STANDARD, _("Standard")))
+        for kind, name in names:
+            CustomerGroup.objects.get_or_create(store=store, kind=kind, defaults={"name": name})
 
 
 def group_default(store: Store, account_type: str) -> CustomerGroup:
@@ -121,9 +126,12 @@ def tags_ensure(*, store: Store, names: Iterable[str]) -> list[CustomerTag]:
         count = len(existing)
         if count + len(missing) > limit:
             raise TagLimitExceeded(
-                _(
+                ngettext(
                     "A store can have at most %(limit)d tags; it has %(count)d, and "
-                    "%(new)d more would pass the limit (%(names)s)."
+                    "%(new)d more would pass the limit (%(names)s).",
+                    "A store can have at most %(limit)d tags; it has %(count)d, and "
+                    "%(new)d more would pass the limit (%(names)s).",
+                    len(missing),
                 )
                 % {
                     "limit": limit,
@@ -216,6 +224,54 @@ CUSTOMER_FIELDS = {
 }
 
 
+# A "customer since" this far ahead of the server's clock is still accepted: clock skew
+# between the browser, the app servers and the database.
+CUSTOMER_SINCE_SKEW = datetime.timedelta(minutes=5)
+
+
+def country_clean(code: str | None, *, field: str = "country") -> str:
+    """An ISO 3166-1 alpha-2 code in capitals, or "" for none; anything else is refused."""
+    code = (code or "").strip().upper()
+    if code and code not in COUNTRY_CODES:
+        raise ServiceError(
+            _("“%(code)s” is not a country code. Use two letters such as DE or AT.")
+            % {"code": code},
+            field=field,
+        )
+    return code
+
+
+def customer_since_clean(value: datetime.datetime | None) -> datetime.datetime:
+    """Required, and not in the future: nobody became a customer tomorrow."""
+    if value is None:
+        raise ServiceError(_("This field is required."), field="customer_since")
+    if value > timezone.now() + CUSTOMER_SINCE_SKEW:
+        raise ServiceError(_("“Customer since” cannot be in the future."), field="customer_since")
+    return value
+
+
+def _customer_fields_clean(store: Store, fields: dict[str, Any]) -> None:
+    """Validate, in place, the fields a create or an update sets."""
+    if "country" in fields:
+        fields["country"] = country_clean(fields["country"])
+    if "customer_since" in fields:
+        fields["customer_since"] = customer_since_clean(fields["customer_since"])
+    if "custom_fields" in fields:
+        fields["custom_fields"] = custom_field_values_clean(
+            store=store, values=fields["custom_fields"]
+        )
+
+
+def custom_fields_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
+    """Per custom field key, [old, new] of the values that changed (None: no value), as
+    stored: the activity log shows each one by its field's label and type."""
+    return {
+        key: [old.get(key), new.get(key)]
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key) or type(old.get(key)) is not type(new.get(key))
+    }
+
+
 def _email_free(store: Store, email: str, *, except_pk: int | None = None) -> None:
     other = Customer.objects.filter(store=store, email=email).exclude(pk=except_pk).first()
     if other is not None:
@@ -244,10 +300,9 @@ def customer_create(
         raise TypeError(f"Unknown customer fields: {sorted(unknown)}")
     email = email_validate(email)
     _email_free(store, email)
-    if "custom_fields" in fields:
-        fields["custom_fields"] = custom_field_values_clean(
-            store=store, values=fields["custom_fields"]
-        )
+    if fields.get("customer_since") is None:
+        fields.pop("customer_since", None)  # none given: the model's default, now
+    _customer_fields_clean(store, fields)
     account_type = fields.get("account_type", AccountType.GUEST)
     if group is not None and group.store_id != store.pk:
         raise ServiceError(_("That group does not exist."), field="group")
@@ -273,7 +328,7 @@ def customer_update(
     *, store: Store, customer: Customer, actor: Any = None, **changes: Any
 ) -> Customer:
     """Change fields of a customer; email stays unique, consent changes are timestamped."""
-    changed: dict[str, list[str]] = {}
+    changed: dict[str, Any] = {}
     old_email = customer.email
     if "email" in changes:
         email = email_validate(changes.pop("email"))
@@ -287,6 +342,8 @@ def customer_update(
                 customer.email_confirmed = False
     if "group" in changes:
         group = changes.pop("group")
+        if group is None:  # as on creation: the default group of the account type
+            group = group_default(store, changes.get("account_type", customer.account_type))
         if group.store_id != store.pk:
             raise ServiceError(_("That group does not exist."), field="group")
         if group.pk != customer.group_id:
@@ -301,13 +358,16 @@ def customer_update(
     unknown = set(changes) - CUSTOMER_FIELDS
     if unknown:
         raise TypeError(f"Unknown customer fields: {sorted(unknown)}")
-    if "custom_fields" in changes:
-        changes["custom_fields"] = custom_field_values_clean(
-            store=store, values=changes["custom_fields"]
-        )
+    _customer_fields_clean(store, changes)
     for name, value in changes.items():
         old = getattr(customer, name)
-        if old != value:
+        if name == "custom_fields":
+            # each field with its own old and new value, not the whole dict as text
+            diff = custom_fields_diff(old or {}, value)
+            if diff:
+                changed[name] = diff
+                customer.custom_fields = value
+        elif old != value:
             changed[name] = [str(old), str(value)]
             setattr(customer, name, value)
     if changed:
@@ -357,6 +417,8 @@ def customer_get_or_create_for_order(
     if customer is not None:
         return customer
     fields = {key: value for key, value in (defaults or {}).items() if key in CUSTOMER_FIELDS}
+    if (fields.get("country") or "").strip().upper() not in COUNTRY_CODES:
+        fields.pop("country", None)  # an order is never refused for its country's spelling
     fields["source"] = CustomerSource.ORDER
     return customer_create(store=store, email=email, **fields)
 
@@ -394,8 +456,42 @@ def note_add(*, store: Store, customer: Customer, actor: Any, body: str) -> Cust
     return note
 
 
+# Besides its author, who may edit or delete a note: the roles that run the store.
+NOTE_MODERATOR_ROLES = {Role.OWNER, Role.MANAGER}
+
+
+def note_changeable_by(
+    *, store: Store, note: CustomerNote, actor: Any, role: str | None = None
+) -> bool:
+    """Whether ``actor`` may edit or delete the note: its author, or an owner or manager
+    (a note keeps showing its author, so others must not put words in their mouth).
+    ``role``: the actor's role in the store when the caller knows it (saves a query)."""
+    actor_pk = getattr(actor, "pk", None)
+    if actor_pk is None:
+        return False
+    if note.author_id is not None and note.author_id == actor_pk:
+        return True
+    if role is None:
+        role = (
+            Membership.objects.filter(store=store, user_id=actor_pk)
+            .values_list("role", flat=True)
+            .first()
+        )
+    return role in NOTE_MODERATOR_ROLES
+
+
+def _note_change_check(store: Store, note: CustomerNote, actor: Any) -> None:
+    if note.store_id != store.pk:
+        raise ServiceError(_("That note does not exist."))
+    if not note_changeable_by(store=store, note=note, actor=actor):
+        raise ServiceError(
+            _("Only the note's author, an owner or a manager can edit or delete this note.")
+        )
+
+
 @transaction.atomic
 def note_edit(*, store: Store, note: CustomerNote, actor: Any, body: str) -> CustomerNote:
+    _note_change_check(store, note, actor)
     body = body.strip()
     if not body:
         raise ServiceError(_("A note cannot be empty."), field="body")
@@ -410,6 +506,7 @@ def note_edit(*, store: Store, note: CustomerNote, actor: Any, body: str) -> Cus
 
 @transaction.atomic
 def note_delete(*, store: Store, note: CustomerNote, actor: Any) -> None:
+    _note_change_check(store, note, actor)
     customer = note.customer
     note_id = note.pk
     note.delete()

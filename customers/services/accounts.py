@@ -4,6 +4,7 @@ signing in as the customer on the storefront."""
 from typing import Any
 
 from django.core import signing
+from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,6 +17,9 @@ from . import activity_record
 
 EMAIL_CONFIRM_SALT = "customers.email-confirm"
 EMAIL_CONFIRM_MAX_AGE = 3 * 24 * 3600  # a confirmation link works for three days
+# At most one confirmation email per customer in this many seconds: a double click, or
+# staff clicking on, must not flood the customer's inbox.
+EMAIL_CONFIRM_RESEND_SECONDS = 60
 
 
 def shop_scope(store: Store) -> str:
@@ -25,6 +29,12 @@ def shop_scope(store: Store) -> str:
 
 
 # --- Block, activate, confirm ------------------------------------------------------------
+
+
+def _account_required(customer: Customer, message: str) -> None:
+    """Refuse an account action on a guest: a guest has no account to act on."""
+    if not customer.is_registered:
+        raise ServiceError(message)
 
 
 def _flag_set(
@@ -55,7 +65,10 @@ def customer_block_set(*, store: Store, customer: Customer, actor: Any, blocked:
 
 @transaction.atomic
 def customer_active_set(*, store: Store, customer: Customer, actor: Any, active: bool) -> Customer:
-    """A deactivated account cannot sign in; the profile and its orders stay."""
+    """A deactivated account cannot sign in; the profile and its orders stay. A guest has
+    no account to deactivate (activating one that was deactivated before stays possible)."""
+    if not active:
+        _account_required(customer, _("A guest has no account to deactivate."))
     return _flag_set(
         store=store,
         customer=customer,
@@ -70,9 +83,14 @@ def customer_active_set(*, store: Store, customer: Customer, actor: Any, active:
 def customer_email_confirm(
     *, store: Store, customer: Customer, actor: Any = None, via_link: bool = False
 ) -> Customer:
-    """Mark the email confirmed, by staff or by the shopper following the emailed link."""
+    """Mark the email confirmed, by staff or by the shopper following the emailed link.
+    Staff confirm registered accounts only; the link proves the address whoever follows it."""
     if customer.store_id != store.pk:
         raise ServiceError(_("That customer does not exist."))
+    if not via_link:
+        _account_required(
+            customer, _("A guest has no account: there is no email address to confirm.")
+        )
     if customer.email_confirmed:
         return customer
     customer.email_confirmed = True
@@ -107,13 +125,29 @@ def email_confirmation_customer(*, store: Store, token: str) -> Customer | None:
 
 @transaction.atomic
 def email_confirmation_send(*, store: Store, customer: Customer, actor: Any, base_url: str) -> None:
-    """Email the customer a link to confirm the address; sent by a task after commit."""
+    """Email the customer a link to confirm the address; sent by a task after commit. Only
+    to registered accounts, and at most one per customer a minute."""
     from ..tasks import email_confirmation_deliver
 
     if customer.store_id != store.pk:
         raise ServiceError(_("That customer does not exist."))
+    _account_required(
+        customer, _("A guest has no account: no confirmation email is sent to guests.")
+    )
     if customer.email_confirmed:
         raise ServiceError(_("This email address is already confirmed."))
+    # cache.add only sets a key that is not there: the first request of the minute wins.
+    if not cache.add(
+        f"customers:email-confirm-sent:{store.pk}:{customer.pk}",
+        True,
+        timeout=EMAIL_CONFIRM_RESEND_SECONDS,
+    ):
+        raise ServiceError(
+            _(
+                "A confirmation email was sent to this customer less than a minute ago. "
+                "Please wait a minute before sending another one."
+            )
+        )
     activity_record(store=store, customer=customer, actor=actor, verb="email.confirmation_sent")
     store_id, customer_id = store.pk, customer.pk
     transaction.on_commit(lambda: email_confirmation_deliver.delay(store_id, customer_id, base_url))
@@ -207,6 +241,21 @@ def shopper_identity_get_or_create(*, store: Store, customer: Customer) -> User:
     return user
 
 
+def impersonation_refusal(customer: Customer) -> str | None:
+    """Why staff cannot sign in as this customer, or None when they can: only a
+    registered account (with or without its login yet) that is neither blocked nor
+    deactivated. A guest has no account, and giving it a login would block merging."""
+    if not customer.is_registered:
+        return _(
+            "This customer checked out as a guest and has no storefront account to sign in to."
+        )
+    if customer.is_blocked or not customer.is_active:
+        return _(
+            "A blocked or deactivated account cannot be signed in to. Unblock or activate it first."
+        )
+    return None
+
+
 @transaction.atomic
 def customer_impersonation_start(*, store: Store, customer: Customer, actor: Any) -> str:
     """Sign-in link (path and query) that signs staff in as this customer on the
@@ -215,13 +264,9 @@ def customer_impersonation_start(*, store: Store, customer: Customer, actor: Any
 
     if customer.store_id != store.pk:
         raise ServiceError(_("That customer does not exist."))
-    if customer.is_blocked or not customer.is_active:
-        raise ServiceError(
-            _(
-                "A blocked or deactivated account cannot be signed in to. "
-                "Unblock or activate it first."
-            )
-        )
+    refusal = impersonation_refusal(customer)
+    if refusal is not None:
+        raise ServiceError(refusal)
     user = shopper_identity_get_or_create(store=store, customer=customer)
     if not user.is_active:
         user.is_active = True

@@ -10,13 +10,13 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from storefront_crm.errors import ServiceError
 from storefront_crm.models import Store
 
-from ..io.countries import COUNTRY_CODES
 from ..models import ADDRESS_PARTS, Address, AddressKind, Customer
-from . import activity_record
+from . import activity_record, country_clean
 
 # A saved address is one an order could be shipped or billed to.
 ADDRESS_REQUIRED = ("line1", "city", "country")
@@ -34,17 +34,17 @@ def _address_clean(kind: str, fields: dict[str, Any]) -> dict[str, str]:
     for name in ADDRESS_REQUIRED:
         if not cleaned[name]:
             raise ServiceError(_("This field is required."), field=name)
-    if cleaned["country"] not in COUNTRY_CODES:
-        raise ServiceError(
-            _("“%(code)s” is not a country code. Use two letters such as DE or AT.")
-            % {"code": cleaned["country"]},
-            field="country",
-        )
+    # the same ISO 3166-1 rule as the customer's own country
+    cleaned["country"] = country_clean(cleaned["country"])
     for name, value in cleaned.items():
         limit = Address._meta.get_field(name).max_length
         if len(value) > limit:
             raise ServiceError(
-                _("At most %(limit)d characters, not %(length)d.")
+                ngettext(
+                    "At most %(limit)d character, not %(length)d.",
+                    "At most %(limit)d characters, not %(length)d.",
+                    limit,
+                )
                 % {"limit": limit, "length": len(value)},
                 field=name,
             )

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.functions import Concat, Lower, Replace, StrIndex, Substr
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from storefront_crm.errors import ServiceError
 from storefront_crm.jobs import JobContext, job_handler
@@ -28,12 +28,17 @@ from ..models import (
     CustomerGroup,
     CustomerNote,
     CustomField,
+    GroupKind,
     TaggedCustomer,
 )
-from . import _email_free, activity_record, email_validate
+from . import _email_free, activity_record, email_validate, group_default
 
 SURVIVOR = "survivor"
 DUPLICATE = "duplicate"
+# The store-level event of a profile merged away, next to "customer.deleted": both carry
+# the removed profile's ``customer_id`` (see ``customer_removed_event``).
+MERGED_AWAY = "customer.merged_away"
+REMOVED_VERBS = ("customer.deleted", MERGED_AWAY)
 
 # The fields a merchant chooses between, in the order the merge page shows them.
 MERGE_FIELDS: dict[str, Any] = {
@@ -72,6 +77,70 @@ def _shopper_login(store: Store, customer: Customer) -> User | None:
     return User.objects.filter(username=User.login_name(customer.email, store.pk)).first()
 
 
+def _shopper_logins(store: Store, survivor: Customer, duplicate: Customer) -> dict[int, User]:
+    """The distinct storefront logins of the two profiles (at most one may survive)."""
+    return {
+        login.pk: login
+        for login in (_shopper_login(store, survivor), _shopper_login(store, duplicate))
+        if login is not None
+    }
+
+
+def _identity_refusal(store: Store, survivor: Customer, duplicate: Customer) -> MergeRefused | None:
+    if survivor.store_id != store.pk or duplicate.store_id != store.pk:
+        return MergeRefused(_("Only two profiles of the same store can be merged."))
+    if survivor.pk == duplicate.pk:
+        return MergeRefused(_("A profile cannot be merged with itself."))
+    return None
+
+
+def merge_refusals(
+    *,
+    store: Store,
+    survivor: Customer,
+    duplicate: Customer,
+    choices: dict[str, str] | None = None,
+) -> list[MergeRefused]:
+    """Every rule the merge of ``duplicate`` into ``survivor`` breaks, in the order the merge
+    checks them; empty when it may go ahead.
+
+    The one place the rules live: ``customer_merge`` raises the first of these, and the
+    merge page shows them before the merchant clicks Merge. With ``choices=None`` (nothing
+    chosen yet) the rules a choice can satisfy are left out, so what remains refuses the
+    merge whatever is chosen.
+    """
+    identity = _identity_refusal(store, survivor, duplicate)
+    if identity is not None:
+        return [identity]  # the other rules mean nothing for these two
+    refusals: list[MergeRefused] = []
+    if choices is not None:
+        for field in merge_choice_needed(survivor, duplicate):
+            if choices.get(field) not in (SURVIVOR, DUPLICATE):
+                refusals.append(
+                    MergeRefused(
+                        _(
+                            "The two profiles have different VAT IDs (%(a)s, %(b)s): "
+                            "choose one to keep."
+                        )
+                        % {"a": survivor.vat_id, "b": duplicate.vat_id},
+                        field=field,
+                    )
+                )
+    if len(_shopper_logins(store, survivor, duplicate)) > 1:
+        refusals.append(
+            MergeRefused(
+                _(
+                    "Both profiles have a storefront login; merging would leave one shopper "
+                    "unable to sign in. Ask the shopper which account to keep and delete "
+                    "the other."
+                )
+            )
+        )
+    # No tag rule: the merge only links tags the store already has, so it cannot pass the
+    # store's tag limit.
+    return refusals
+
+
 def _pick(choices: dict[str, str], key: str, survivor_value: Any, duplicate_value: Any) -> Any:
     """The chosen side; without a choice the survivor's value, or the duplicate's when the
     survivor has none."""
@@ -98,17 +167,18 @@ def customer_merge(
     ``"survivor"`` or ``"duplicate"``. Orders, notes, tags (de-duplicated), addresses (one
     default per kind stays), events and the storefront login move over; the newest
     marketing-consent decision wins; the earlier "customer since" is kept; aggregates are
-    recomputed. Refused, before anything changes, for profiles of different stores, two
-    different VAT IDs without a choice, or two storefront logins.
+    recomputed. The result is registered if either profile is, and then leaves the Guests
+    group for Standard (a custom group stays). Refused, before anything changes, for what
+    ``merge_refusals`` lists. The removed profile gets a store-level event (``MERGED_AWAY``)
+    like a deleted one.
     """
     from orders.models import Order
     from orders.services import customer_stats_recompute
 
     choices = dict(choices or {})
-    if survivor.store_id != store.pk or duplicate.store_id != store.pk:
-        raise MergeRefused(_("Only two profiles of the same store can be merged."))
-    if survivor.pk == duplicate.pk:
-        raise MergeRefused(_("A profile cannot be merged with itself."))
+    identity = _identity_refusal(store, survivor, duplicate)
+    if identity is not None:
+        raise identity
     # Lock both rows in id order (no deadlock with a merge the other way round) and work
     # on fresh copies, so the caller's instances are untouched if the merge fails.
     locked = {
@@ -121,25 +191,10 @@ def customer_merge(
         raise MergeRefused(_("One of the profiles no longer exists."))
     keep, gone = locked[survivor.pk], locked[duplicate.pk]
 
-    for field in merge_choice_needed(keep, gone):
-        if choices.get(field) not in (SURVIVOR, DUPLICATE):
-            raise MergeRefused(
-                _("The two profiles have different VAT IDs (%(a)s, %(b)s): choose one to keep.")
-                % {"a": keep.vat_id, "b": gone.vat_id},
-                field=field,
-            )
-    logins = {
-        login.pk: login
-        for login in (_shopper_login(store, keep), _shopper_login(store, gone))
-        if login is not None
-    }
-    if len(logins) > 1:
-        raise MergeRefused(
-            _(
-                "Both profiles have a storefront login; merging would leave one shopper "
-                "unable to sign in. Ask the shopper which account to keep and delete the other."
-            )
-        )
+    refusals = merge_refusals(store=store, survivor=keep, duplicate=gone, choices=choices)
+    if refusals:
+        raise refusals[0]
+    logins = _shopper_logins(store, keep, gone)
     values = {
         name: _pick(choices, name, getattr(keep, name), getattr(gone, name))
         for name in MERGE_FIELDS
@@ -147,6 +202,10 @@ def customer_merge(
     }
     values["email"] = email_validate(values["email"])
     group: CustomerGroup = gone.group if choices.get("group") == DUPLICATE else keep.group
+    registered = AccountType.REGISTERED in (keep.account_type, gone.account_type)
+    if registered and group.kind == GroupKind.GUESTS:
+        # Guests is the default group of guests; a custom group is the merchant's choice.
+        group = group_default(store, AccountType.REGISTERED)
     custom_fields = _custom_fields_merged(store, keep, gone, choices)
 
     # -- Every rule passed: from here on, writes. --
@@ -189,7 +248,7 @@ def customer_merge(
     keep.accepts_marketing = newest_consent.accepts_marketing
     keep.marketing_consent_at = newest_consent.marketing_consent_at
     keep.email_confirmed = merged_email_confirmed
-    if AccountType.REGISTERED in (keep.account_type, gone.account_type):
+    if registered:
         keep.account_type = AccountType.REGISTERED
     keep.user = login
     keep.save()
@@ -205,7 +264,49 @@ def customer_merge(
         orders_moved=moved_orders,
         chosen={key: value for key, value in choices.items() if value == DUPLICATE},
     )
+    # The store's activity lists removed profiles (it shows store-level events only), and
+    # a link to the removed profile finds where it went (``customer_removed_event``).
+    activity_record(
+        store=store,
+        customer=None,
+        actor=actor,
+        verb=MERGED_AWAY,
+        email=gone_summary["email"],
+        customer_id=gone_summary["id"],
+        name=gone_summary["name"],
+        merged_into={"id": keep.pk, "email": keep.email, "name": keep.full_name},
+        orders_moved=moved_orders,
+    )
     return keep
+
+
+def customer_removed_event(*, store: Store, customer_id: int) -> ActivityEvent | None:
+    """The store-level event that removed the profile ``customer_id`` (merged into another
+    or deleted), newest first; None for an id the store never had."""
+    return (
+        ActivityEvent.objects.filter(
+            store=store, customer=None, verb__in=REMOVED_VERBS, data__customer_id=customer_id
+        )
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def merge_partner_find(*, store: Store, customer: Customer, reference: str) -> Customer:
+    """The profile to merge with ``customer``, named by its email (any letter case) or id."""
+    reference = reference.strip()
+    lookup = Q(email=reference.lower())
+    if reference.isdigit():
+        lookup |= Q(pk=int(reference))
+    # An email and an id can name two profiles: one of them may be the customer itself.
+    found = list(Customer.objects.filter(lookup, store=store)[:2])
+    others = [other for other in found if other.pk != customer.pk]
+    if others:
+        return others[0]
+    if found:
+        raise MergeRefused(_("A profile cannot be merged with itself."))
+    raise MergeRefused(_("No other customer of this store has that email or number."))
 
 
 def _custom_fields_merged(
@@ -315,7 +416,11 @@ def duplicates_job_run(ctx: JobContext) -> str:
     found = [{"reason": g.reason, "ids": [c.pk for c in g.customers]} for g in groups]
     ctx.save_result("duplicates.json", ContentFile(json.dumps(found).encode()))
     ctx.progress(1, 1, groups=len(found))
-    return _("%(count)d groups of possible duplicates found.") % {"count": len(found)}
+    return ngettext(
+        "%(count)d group of possible duplicates found.",
+        "%(count)d groups of possible duplicates found.",
+        len(found),
+    ) % {"count": len(found)}
 
 
 def duplicate_groups_latest(*, store: Store) -> tuple[Job | None, list[DuplicateGroup]]:
@@ -348,10 +453,22 @@ def _display(value: Any) -> str:
 
 def merge_rows(survivor: Customer, duplicate: Customer, store: Store) -> list[dict[str, Any]]:
     """The side-by-side rows of the merge page: every field with both values, and whether
-    they differ (only differing fields need a choice)."""
+    they differ (only differing fields need a choice). Custom fields follow in the store's
+    order (``custom_field`` is the field, for its display), values of removed fields last.
+    ``note`` says what the merge does beyond the choice."""
+    needed = merge_choice_needed(survivor, duplicate)
+    registered = AccountType.REGISTERED in (survivor.account_type, duplicate.account_type)
     rows: list[dict[str, Any]] = []
     for name, label in MERGE_FIELDS.items():
         a, b = getattr(survivor, name), getattr(duplicate, name)
+        note = ""
+        if name in needed:
+            note = _("Two different VAT IDs: choose the one to keep.")
+        elif name == "group" and registered and GroupKind.GUESTS in (a.kind, b.kind):
+            note = _(
+                "The merged profile is registered: if the group kept is “%(guests)s”, it "
+                "moves to the default group of registered customers."
+            ) % {"guests": a.name if a.kind == GroupKind.GUESTS else b.name}
         rows.append(
             {
                 "key": name,
@@ -361,23 +478,70 @@ def merge_rows(survivor: Customer, duplicate: Customer, store: Store) -> list[di
                 "survivor_display": _display(a),
                 "duplicate_display": _display(b),
                 "differs": (a.pk if name == "group" else a) != (b.pk if name == "group" else b),
-                "required": name in merge_choice_needed(survivor, duplicate),
+                "required": name in needed,
+                "note": note,
+                "custom_field": None,
             }
         )
-    fields = {field.key: field for field in CustomField.objects.filter(store=store)}
-    keys = sorted(set(survivor.custom_fields or {}) | set(duplicate.custom_fields or {}))
-    for key in keys:
-        a, b = (survivor.custom_fields or {}).get(key), (duplicate.custom_fields or {}).get(key)
+    a_values, b_values = survivor.custom_fields or {}, duplicate.custom_fields or {}
+    present = set(a_values) | set(b_values)
+    fields = [field for field in CustomField.objects.filter(store=store) if field.key in present]
+    known = {field.key for field in fields}
+    ordered: list[tuple[str, CustomField | None]] = [(field.key, field) for field in fields]
+    ordered += [(key, None) for key in sorted(present - known)]
+    for key, field in ordered:
+        a, b = a_values.get(key), b_values.get(key)
         rows.append(
             {
                 "key": CUSTOM_FIELD_PREFIX + key,
-                "label": fields[key].label if key in fields else key,
+                "label": field.label if field is not None else key,
                 "survivor": a,
                 "duplicate": b,
                 "survivor_display": _display(a),
                 "duplicate_display": _display(b),
                 "differs": a != b,
                 "required": False,
+                "note": "",
+                "custom_field": field,
             }
         )
     return rows
+
+
+def merge_account_rows(
+    store: Store, survivor: Customer, duplicate: Customer
+) -> list[dict[str, Any]]:
+    """The account rows of the merge page: no choice, the merge decides (``result``)."""
+    registered = AccountType.REGISTERED in (survivor.account_type, duplicate.account_type)
+    account = AccountType.REGISTERED if registered else AccountType.GUEST
+    logins = [_shopper_login(store, survivor), _shopper_login(store, duplicate)]
+    if all(logins) and logins[0].pk != logins[1].pk:
+        login_result = _("Both have one: cannot merge")
+    elif logins[1] is not None and logins[0] is None:
+        login_result = _("Moves to the kept profile")
+    else:
+        login_result = _display(logins[0] is not None)
+    if survivor.email_confirmed == duplicate.email_confirmed:
+        confirmed_result = _display(survivor.email_confirmed)
+    else:
+        confirmed_result = _("Goes with the email kept")
+    return [
+        {
+            "label": _("Account"),
+            "survivor_display": survivor.get_account_type_display(),
+            "duplicate_display": duplicate.get_account_type_display(),
+            "result": AccountType(account).label,
+        },
+        {
+            "label": _("Email confirmed"),
+            "survivor_display": _display(survivor.email_confirmed),
+            "duplicate_display": _display(duplicate.email_confirmed),
+            "result": confirmed_result,
+        },
+        {
+            "label": _("Storefront login"),
+            "survivor_display": _display(logins[0] is not None),
+            "duplicate_display": _display(logins[1] is not None),
+            "result": login_result,
+        },
+    ]

@@ -7,21 +7,24 @@ event (``customer=None``) for the audit trail.
 """
 
 import datetime
+import functools
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Exists, Func, JSONField, Max, OuterRef, Value
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
-from django.utils.formats import sanitize_separators
+from django.utils.formats import number_format, sanitize_separators
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from storefront_crm.errors import ServiceError
 from storefront_crm.jobs import JobContext, job_handler, job_start
@@ -39,7 +42,7 @@ from ..models import (
     TaggedCustomer,
 )
 from ..selectors_setup import custom_field_values_count
-from . import activity_record, group_default, tag_names_clean, tags_ensure
+from . import TagLimitExceeded, activity_record, group_default, tag_names_clean, tags_ensure
 
 
 class TagNameTaken(ServiceError):
@@ -75,7 +78,13 @@ def _name_clean(name: str, *, max_length: int, field: str) -> str:
         raise ServiceError(_("Enter a name."), field=field)
     if len(name) > max_length:
         raise ServiceError(
-            _("A name can have at most %(max)d characters.") % {"max": max_length}, field=field
+            ngettext(
+                "A name can have at most %(max)d character.",
+                "A name can have at most %(max)d characters.",
+                max_length,
+            )
+            % {"max": max_length},
+            field=field,
         )
     return name
 
@@ -84,9 +93,13 @@ def _name_clean(name: str, *, max_length: int, field: str) -> str:
 
 
 def _group_name_free(store: Store, name: str, *, except_pk: int | None = None) -> None:
-    if CustomerGroup.objects.filter(store=store, name__iexact=name).exclude(pk=except_pk).exists():
+    other = (
+        CustomerGroup.objects.filter(store=store, name__iexact=name).exclude(pk=except_pk).first()
+    )
+    if other is not None:
+        # The existing group's own spelling: "qa group" typed, "QA Group" is what exists.
         raise ServiceError(
-            _("Another group of this store is already called “%(name)s”.") % {"name": name},
+            _("Another group of this store is already called “%(name)s”.") % {"name": other.name},
             field="name",
         )
 
@@ -113,6 +126,26 @@ def discount_clean(value: Any) -> Decimal:
     return discount.quantize(Decimal("0.01"))
 
 
+def discount_normalised(value: Decimal | str | int) -> str:
+    """A discount as plain text without trailing zeros ("12.5", "10"): how activity events
+    store it, so a reader's language can format it (``discount_display``)."""
+    discount = Decimal(str(value))
+    if discount == discount.to_integral_value():
+        discount = discount.quantize(Decimal("1"))  # normalize() would give "1E+1" for 10
+    else:
+        discount = discount.normalize()
+    return format(discount, "f")
+
+
+def discount_display(value: Decimal | str | int) -> str:
+    """A discount for people, in the active language: "12.5" in English, "12,5" in German."""
+    try:
+        normalised = Decimal(discount_normalised(value))
+    except (InvalidOperation, ValueError):
+        return str(value)  # an event written by an older version: show it as it is
+    return number_format(normalised, use_l10n=True)
+
+
 @transaction.atomic
 def group_create(
     *, store: Store, actor: Any, name: str, discount_percent: Any = Decimal("0")
@@ -130,7 +163,7 @@ def group_create(
         actor=actor,
         verb="group.created",
         group=name,
-        discount_percent=str(discount),
+        discount_percent=discount_normalised(discount),
     )
     return group
 
@@ -168,7 +201,7 @@ def group_discount_set(
         actor=actor,
         verb="group.discount_set",
         group=group.name,
-        discount_percent=[str(old), str(discount)],
+        discount_percent=[discount_normalised(old), discount_normalised(discount)],
     )
     return group
 
@@ -263,10 +296,13 @@ def group_delete_job_run(ctx: JobContext) -> str:
     name = group.name
     moved = group_delete(store=ctx.store, actor=ctx.job.created_by, group=group)
     ctx.progress(moved, moved, moved=moved)
-    return _("Group “%(name)s” deleted; %(count)d customers moved to Standard.") % {
-        "name": name,
-        "count": moved,
-    }
+    # The default group's current name: merchants rename it.
+    standard = group_default(ctx.store, AccountType.REGISTERED)
+    return ngettext(
+        "Group “%(name)s” deleted; %(count)d customer moved to “%(standard)s”.",
+        "Group “%(name)s” deleted; %(count)d customers moved to “%(standard)s”.",
+        moved,
+    ) % {"name": name, "count": moved, "standard": standard.name}
 
 
 def _group_of_store(store: Store, group: CustomerGroup) -> None:
@@ -280,6 +316,28 @@ def _group_of_store(store: Store, group: CustomerGroup) -> None:
 def _tag_of_store(store: Store, tag: CustomerTag) -> None:
     if tag.store_id != store.pk:
         raise ServiceError(_("That tag does not exist."))
+
+
+def _tag_name_clean(name: str) -> str:
+    cleaned = tag_names_clean([name])
+    if not cleaned:
+        raise ServiceError(_("Enter a name."), field="name")
+    _tag_name_without_comma(cleaned[0], field="name")
+    return cleaned[0]
+
+
+def _tag_name_without_comma(name: str, *, field: str) -> None:
+    # The profile's tag input, bulk actions and imports separate tags with commas: a tag
+    # with a comma in its name could never be put on a customer.
+    if "," in name:
+        raise ServiceError(
+            _(
+                "A tag name cannot contain a comma (“%(name)s”): commas separate tags when "
+                "they are entered on a customer."
+            )
+            % {"name": name},
+            field=field,
+        )
 
 
 def _tag_slug_free(store: Store, name: str, *, except_pk: int) -> str:
@@ -299,18 +357,31 @@ def _tag_slug_free(store: Store, name: str, *, except_pk: int) -> str:
 @transaction.atomic
 def tag_create(*, store: Store, actor: Any, name: str) -> CustomerTag:
     """A new store tag with no customers yet. Creation goes through ``tags_ensure``, so the
-    per-store tag limit holds; a name the store already has (any letter case) is refused."""
-    cleaned = tag_names_clean([name])
-    if not cleaned:
-        raise ServiceError(_("Enter a name."), field="name")
+    per-store tag limit holds; a name the store already has (any letter case) is refused,
+    and so is a comma (it separates tags wherever they are typed)."""
+    name = _tag_name_clean(name)
     _lock_store(store)
-    existing = CustomerTag.objects.filter(store=store, name__iexact=cleaned[0]).first()
+    existing = CustomerTag.objects.filter(store=store, name__iexact=name).first()
     if existing is not None:
         raise ServiceError(
             _("The store already has the tag “%(name)s”.") % {"name": existing.name},
             field="name",
         )
-    tag = tags_ensure(store=store, names=cleaned)[0]
+    limit = settings.STOREFRONT_MAX_TAGS_PER_STORE
+    if CustomerTag.objects.filter(store=store).count() >= limit:
+        # Checked here too for a message about one new tag (tags_ensure's is about many).
+        raise TagLimitExceeded(
+            ngettext(
+                "A store can have at most %(limit)d tag and this one has reached the limit: "
+                "merge or delete a tag before adding a new one.",
+                "A store can have at most %(limit)d tags and this one has reached the limit: "
+                "merge or delete a tag before adding a new one.",
+                limit,
+            )
+            % {"limit": limit},
+            field="name",
+        )
+    tag = tags_ensure(store=store, names=[name])[0]
     _store_event(store=store, actor=actor, verb="tag.created", tag=tag.name)
     return tag
 
@@ -319,12 +390,10 @@ def tag_create(*, store: Store, actor: Any, name: str) -> CustomerTag:
 def tag_rename(*, store: Store, actor: Any, tag: CustomerTag, name: str) -> CustomerTag:
     """Rename a store tag. A name another tag already has (any letter case) is refused with
     ``TagNameTaken``, whose ``details["other"]`` is that tag: merging is the way to join them.
+    A comma is refused (it separates tags wherever they are typed).
     """
     _tag_of_store(store, tag)
-    cleaned = tag_names_clean([name])
-    if not cleaned:
-        raise ServiceError(_("Enter a name."), field="name")
-    name = cleaned[0]
+    name = _tag_name_clean(name)
     if name == tag.name:
         return tag
     _lock_store(store)
@@ -351,11 +420,13 @@ def tag_rename(*, store: Store, actor: Any, tag: CustomerTag, name: str) -> Cust
 def tag_merge(*, store: Store, actor: Any, source: CustomerTag, target: CustomerTag) -> int:
     """Merge ``source`` into ``target``: every customer tagged ``source`` ends up tagged
     ``target`` exactly once, and ``source`` is deleted. Returns how many customers gained
-    ``target``."""
+    ``target``. A target whose name has a comma (made before commas were refused) is
+    refused: its customers could not be given it again; rename it first."""
     _tag_of_store(store, source)
     _tag_of_store(store, target)
     if source.pk == target.pk:
         raise ServiceError(_("A tag cannot be merged into itself."), field="target")
+    _tag_name_without_comma(target.name, field="target")
     _lock_store(store)
     already_tagged = TaggedCustomer.objects.filter(
         store=store, tag=target, content_object_id=OuterRef("content_object_id")
@@ -434,7 +505,11 @@ def custom_field_value_clean(field: CustomField, raw: Any) -> Any:
         text = str(raw).strip()
         if len(text) > TEXT_VALUE_MAX_LENGTH:
             raise ServiceError(
-                _("%(label)s: at most %(max)d characters.")
+                ngettext(
+                    "%(label)s: at most %(max)d character.",
+                    "%(label)s: at most %(max)d characters.",
+                    TEXT_VALUE_MAX_LENGTH,
+                )
                 % {"label": label, "max": TEXT_VALUE_MAX_LENGTH},
                 field=field.key,
             )
@@ -479,7 +554,11 @@ def _number_clean(field: CustomField, raw: Any) -> int | float:
     number = number.normalize()
     if len(number.as_tuple().digits) > NUMBER_MAX_DIGITS:
         raise ServiceError(
-            _("%(label)s: at most %(max)d significant digits.")
+            ngettext(
+                "%(label)s: at most %(max)d significant digit.",
+                "%(label)s: at most %(max)d significant digits.",
+                NUMBER_MAX_DIGITS,
+            )
             % {"label": field.label, "max": NUMBER_MAX_DIGITS},
             field=field.key,
         )
@@ -533,7 +612,12 @@ def custom_field_choices_clean(field_type: str, choices: Iterable[str]) -> list[
             continue
         if len(choice) > CHOICE_MAX_LENGTH:
             raise ServiceError(
-                _("A choice can have at most %(max)d characters.") % {"max": CHOICE_MAX_LENGTH},
+                ngettext(
+                    "A choice can have at most %(max)d character.",
+                    "A choice can have at most %(max)d characters.",
+                    CHOICE_MAX_LENGTH,
+                )
+                % {"max": CHOICE_MAX_LENGTH},
                 field="choices",
             )
         cleaned.setdefault(choice.lower(), choice)
@@ -541,7 +625,12 @@ def custom_field_choices_clean(field_type: str, choices: Iterable[str]) -> list[
         raise ServiceError(_("A choice field needs at least one choice."), field="choices")
     if len(cleaned) > MAX_CHOICES:
         raise ServiceError(
-            _("A choice field can have at most %(max)d choices.") % {"max": MAX_CHOICES},
+            ngettext(
+                "A choice field can have at most %(max)d choice.",
+                "A choice field can have at most %(max)d choices.",
+                MAX_CHOICES,
+            )
+            % {"max": MAX_CHOICES},
             field="choices",
         )
     return list(cleaned.values())
@@ -558,14 +647,64 @@ def _field_of_store(store: Store, field: CustomField) -> None:
         raise ServiceError(_("That custom field does not exist."))
 
 
+# Letters that Unicode does not decompose into a base letter plus accents: without this
+# table NFKD + ASCII would drop them ("größe" -> "groe").
+_KEY_LETTERS = str.maketrans(
+    {
+        "ß": "ss",
+        "ẞ": "SS",
+        "æ": "ae",
+        "Æ": "AE",
+        "ø": "o",
+        "Ø": "O",
+        "œ": "oe",
+        "Œ": "OE",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+        "ð": "d",
+        "Ð": "D",
+        "þ": "th",
+        "Þ": "TH",
+        "ı": "i",
+    }
+)
+
+
+def _key_text(text: str) -> str:
+    """``text`` as a key: lower-case ASCII letters and digits joined by single underscores."""
+    text = unicodedata.normalize("NFKD", text.translate(_KEY_LETTERS))
+    text = text.encode("ascii", "ignore").decode("ascii").lower()
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+
+
+@functools.cache
+def reserved_field_keys() -> frozenset[str]:
+    """Keys a custom field must not take: the customer's own columns and every header (and
+    attribute) of the import/export formats, as keys ("First Name" -> "first_name"), so a
+    custom field's key is never mistaken for a built-in column in files, filters or code."""
+    from ..io.formats import FORMATS  # the formats import the services: not at load time
+
+    names: set[str] = {"pk"}
+    for model_field in [*Customer._meta.fields, *Customer._meta.many_to_many]:
+        names.update((model_field.name, model_field.attname))
+    for resource in FORMATS.values():
+        for column in resource.columns():
+            names.add(column.attribute)
+            names.update(column.headers)
+    return frozenset(filter(None, (_key_text(name) for name in names)))
+
+
 def _key_for(store: Store, label: str) -> str:
     # Keys live inside every customer's JSON and in URLs of filters: ASCII letters, digits
     # and single underscores, so a key is also safe as a JSON path and a lookup name.
-    base = re.sub(r"[^a-z0-9]+", "_", slugify(label).replace("-", "_")).strip("_")[:50]
-    base = base or "field"
+    base = _key_text(label)[:50].strip("_") or "field"
     taken = set(
         CustomField.objects.filter(store=store, key__startswith=base).values_list("key", flat=True)
     )
+    # A built-in name counts as taken: "Email" gets "email_2", not the key of a real column.
+    taken |= reserved_field_keys()
     key, suffix = base, 1
     while key in taken:
         suffix += 1
@@ -583,8 +722,10 @@ def custom_field_create(
     choices: Iterable[str] = (),
 ) -> CustomField:
     """A new field for all the store's customers, placed last. Its key is derived from the
-    label once and never changes (values are stored under it); a choice field needs at
-    least one choice; labels are unique in the store whatever the letter case."""
+    label once and never changes (values are stored under it): letters are kept as ASCII
+    ("Über Größe" -> "uber_grosse") and a built-in column or header name gets a suffix
+    ("email_2"); a choice field needs at least one choice; labels are unique in the store
+    whatever the letter case."""
     label = _name_clean(label, max_length=100, field="label")
     field_type = _field_type_clean(field_type)
     cleaned_choices = custom_field_choices_clean(field_type, choices)
@@ -649,9 +790,12 @@ def custom_field_update(
         in_use = custom_field_values_count(store=store, field=field)
         if in_use:
             raise ServiceError(
-                _(
+                ngettext(
+                    "%(count)d customer has a value for “%(label)s”, so its type cannot "
+                    "change: values of one type do not fit another. Add a new field instead.",
                     "%(count)d customers have a value for “%(label)s”, so its type cannot "
-                    "change: values of one type do not fit another. Add a new field instead."
+                    "change: values of one type do not fit another. Add a new field instead.",
+                    in_use,
                 )
                 % {"count": in_use, "label": field.label},
                 field="field_type",
@@ -668,9 +812,12 @@ def custom_field_update(
             )
             if in_use:
                 raise ServiceError(
-                    _(
+                    ngettext(
+                        "%(count)d customer has one of the choices %(choices)s; a choice "
+                        "in use cannot be removed or renamed.",
                         "%(count)d customers have one of the choices %(choices)s; a choice "
-                        "in use cannot be removed or renamed."
+                        "in use cannot be removed or renamed.",
+                        in_use,
                     )
                     % {"count": in_use, "choices": ", ".join(f"“{c}”" for c in removed)},
                     field="choices",
@@ -770,10 +917,11 @@ def custom_field_delete_job_run(ctx: JobContext) -> str:
     label = field.label
     cleared = custom_field_delete(store=ctx.store, actor=ctx.job.created_by, field=field)
     ctx.progress(cleared, cleared, cleared=cleared)
-    return _("Field “%(label)s” deleted and its value removed from %(count)d customers.") % {
-        "label": label,
-        "count": cleared,
-    }
+    return ngettext(
+        "Field “%(label)s” deleted and its value removed from %(count)d customer.",
+        "Field “%(label)s” deleted and its value removed from %(count)d customers.",
+        cleared,
+    ) % {"label": label, "count": cleared}
 
 
 def _positions_renumber(fields: Sequence[CustomField]) -> None:

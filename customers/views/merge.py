@@ -1,12 +1,14 @@
-"""Duplicate profiles: the possible-duplicates page, picking a profile to merge with, and
-the side-by-side merge."""
+"""Duplicate profiles: the possible-duplicates page, picking a profile to merge with, the
+side-by-side merge, and the page of a profile that was merged away or deleted."""
+
+from collections.abc import Callable
 
 from django.contrib import messages
-from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from storefront_crm.errors import ServiceError
 from storefront_crm.jobs import job_start
@@ -18,12 +20,64 @@ from ..selectors import customer_count_hint
 from ..services.merge import (
     DUPLICATES_INLINE_LIMIT,
     DUPLICATES_JOB,
+    MERGED_AWAY,
     customer_merge,
+    customer_removed_event,
     duplicate_groups_find,
     duplicate_groups_latest,
+    merge_account_rows,
+    merge_partner_find,
+    merge_refusals,
     merge_rows,
 )
-from .profile import customer_or_404, profile_redirect
+from .profile import custom_field_display, customer_or_404, profile_redirect
+
+
+class CustomerGone(Http404):
+    """No profile with this id in the store (raised by ``profile.customer_or_404``). Still
+    a plain 404 where nothing renders it; ``customer_gone_page`` says, when the store's
+    activity knows, that the profile was merged into another or deleted."""
+
+    def __init__(self, customer_id: int) -> None:
+        super().__init__(_("No customer with this number."))
+        self.customer_id = customer_id
+
+
+def customer_gone_page(request: HttpRequest, customer_id: int) -> HttpResponse | None:
+    """410 Gone with where the profile went; None for an id the store never had (or one
+    of another store), which stays a plain 404."""
+    store = getattr(request, "store", None)
+    if store is None:
+        return None
+    event = customer_removed_event(store=store, customer_id=customer_id)
+    if event is None:
+        return None
+    merged_into = (event.data or {}).get("merged_into") if event.verb == MERGED_AWAY else None
+    survivor = None
+    if merged_into:
+        survivor = Customer.objects.filter(store=store, pk=merged_into.get("id")).first()
+    return render(
+        request,
+        "customers/profile/gone.html",
+        {"event": event, "merged_into": merged_into, "survivor": survivor},
+        status=410,
+    )
+
+
+class CustomerGoneMiddleware:
+    """Renders ``CustomerGone`` from any panel view as the friendly page (add after
+    ``storefront_crm.tenancy.StoreMiddleware`` in ``MIDDLEWARE``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, CustomerGone):
+            return customer_gone_page(request, exception.customer_id)
+        return None
 
 
 @permission_required("customers.merge")
@@ -47,16 +101,21 @@ def customer_duplicates(request: HttpRequest, store_slug: str) -> HttpResponse:
 @permission_required("customers.merge")
 def customer_merge_pick(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
     """Choose the profile to merge with this one, by its email or id."""
-    customer = customer_or_404(customer_id)
+    try:
+        customer = customer_or_404(customer_id)
+    except CustomerGone as gone:
+        page = customer_gone_page(request, gone.customer_id)
+        if page is None:
+            raise
+        return page
     form = MergePickForm(request.GET or None)
     if form.is_valid():
-        other_ref = form.cleaned_data["other"].strip()
-        lookup = Q(email=other_ref.lower())
-        if other_ref.isdigit():
-            lookup |= Q(pk=int(other_ref))
-        other = Customer.objects.filter(lookup).exclude(pk=customer.pk).first()
-        if other is None:
-            form.add_error("other", _("No other customer of this store has that email or number."))
+        try:
+            other = merge_partner_find(
+                store=request.store, customer=customer, reference=form.cleaned_data["other"]
+            )
+        except ServiceError as error:
+            form.add_error("other", error.message)
         else:
             return redirect(
                 "panel:customer_merge",
@@ -73,15 +132,33 @@ def customer_merge_pick(request: HttpRequest, store_slug: str, customer_id: int)
 def customer_merge_view(
     request: HttpRequest, store_slug: str, survivor_id: int, duplicate_id: int
 ) -> HttpResponse:
-    """Side by side: the merchant picks which value of each differing field to keep."""
-    survivor = customer_or_404(survivor_id)
-    duplicate = customer_or_404(duplicate_id)
-    rows = merge_rows(survivor, duplicate, request.store)
+    """Side by side: the merchant picks which value of each differing field to keep. What
+    refuses the merge whatever is chosen shows before Merge, and Merge is disabled then."""
+    store = request.store
+    try:
+        survivor = customer_or_404(survivor_id)
+        duplicate = customer_or_404(duplicate_id)
+    except CustomerGone as gone:  # Back after the merge: say where the duplicate went
+        page = customer_gone_page(request, gone.customer_id)
+        if page is None:
+            raise
+        return page
+    refusals = [
+        error.message
+        for error in merge_refusals(store=store, survivor=survivor, duplicate=duplicate)
+    ]
+    rows = merge_rows(survivor, duplicate, store)
+    for row in rows:
+        if row["custom_field"] is not None:  # as the profile shows them
+            for side in ("survivor", "duplicate"):
+                shown = custom_field_display(row["custom_field"], row[side], store.language)
+                row[f"{side}_display"] = shown or "—"
     form = MergeForm(request.POST if request.method == "POST" else None, rows=rows)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not refusals and form.is_valid():
+        orders = duplicate.orders.count()
         try:
             merged = customer_merge(
-                store=request.store,
+                store=store,
                 actor=request.user,
                 survivor=survivor,
                 duplicate=duplicate,
@@ -92,7 +169,12 @@ def customer_merge_view(
         else:
             messages.success(
                 request,
-                _("%(email)s merged into this profile.") % {"email": duplicate.email},
+                ngettext(
+                    "%(email)s merged into this profile (%(count)d order moved).",
+                    "%(email)s merged into this profile (%(count)d orders moved).",
+                    orders,
+                )
+                % {"email": duplicate.email, "count": orders},
             )
             return profile_redirect(merged, store_slug)
     return render(
@@ -101,10 +183,12 @@ def customer_merge_view(
         {
             "survivor": survivor,
             "duplicate": duplicate,
+            "refusals": refusals,
             "rows": [
                 (row, form[MergeForm.field_name(row["key"])] if row["differs"] else None)
                 for row in rows
             ],
+            "account_rows": merge_account_rows(store, survivor, duplicate),
             "form": form,
             "swap_url": reverse(
                 "panel:customer_merge",

@@ -3,6 +3,7 @@
 duplicates: ``views.merge``."""
 
 import datetime
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,9 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from storefront_crm.errors import ServiceError
@@ -23,6 +26,7 @@ from ..forms import (
     NoteForm,
     TagAddForm,
 )
+from ..io.countries import COUNTRY_NAMES
 from ..models import (
     ADDRESS_PARTS,
     ActivityEvent,
@@ -44,6 +48,7 @@ from ..services import (
     customer_tags_remove,
     customer_update,
     note_add,
+    note_changeable_by,
     note_delete,
     note_edit,
 )
@@ -53,6 +58,7 @@ from ..services.accounts import (
     customer_email_confirm,
     customer_impersonation_start,
     email_confirmation_send,
+    impersonation_refusal,
 )
 
 PROFILE_ORDERS = 25  # the rest is one click away: the customer's order history
@@ -63,7 +69,13 @@ HISTORY_EVENTS = 100
 
 def customer_or_404(customer_id: int) -> Customer:
     # The scoped manager limits the lookup to request.store: a foreign id is a 404.
-    return get_object_or_404(Customer.objects.select_related("group"), pk=customer_id)
+    customer = Customer.objects.select_related("group").filter(pk=customer_id).first()
+    if customer is None:
+        from .merge import CustomerGone  # merge imports this module
+
+        # A 404 that can say the profile was merged away or deleted.
+        raise CustomerGone(customer_id)
+    return customer
 
 
 def profile_redirect(customer: Customer | int, store_slug: str) -> HttpResponse:
@@ -93,6 +105,110 @@ def custom_field_display(field: CustomField, value: Any, language: str) -> str:
     return str(value)
 
 
+# Where the rule in _country_names would pick a German or Italian spelling (the data
+# also holds those), an ambiguous or an awkward one: the name as shown.
+_COUNTRY_NAME_PICKS = {
+    "CD": "Democratic Republic of the Congo",
+    "CH": "Switzerland",
+    "GB": "United Kingdom",
+    "GR": "Greece",
+    "HM": "Heard Island and McDonald Islands",
+    "HU": "Hungary",
+    "IE": "Ireland",
+    "IT": "Italy",
+    "KR": "South Korea",
+    "PS": "Palestine",
+}
+_LOWER_WORDS = {"and", "of", "the", "da", "du", "es"}
+
+
+def _country_title(name: str) -> str:
+    """ "bosnia and herzegovina" -> "Bosnia and Herzegovina", "côte d'ivoire" -> "Côte
+    d'Ivoire", "guinea-bissau" -> "Guinea-Bissau"."""
+    words = []
+    for index, word in enumerate(name.split(" ")):
+        if index and word in _LOWER_WORDS:
+            words.append(word)
+            continue
+        prefix = "d'" if index and word.startswith("d'") else ""
+        parts = []
+        for part in word[len(prefix) :].split("-"):
+            at = next((i for i, char in enumerate(part) if char.isalpha()), 0)
+            parts.append(part[:at] + part[at : at + 1].upper() + part[at + 1 :])
+        words.append(prefix + "-".join(parts))
+    return " ".join(words)
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    """An English name per ISO code, from the import's lookup table of names (io.countries:
+    several per code, lower-cased, some German or Italian): the short name that the
+    official one contains ("germany" in "federal republic of germany"), else the
+    shortest, never an alpha-3 code."""
+    by_code: dict[str, list[str]] = {}
+    for name, code in COUNTRY_NAMES.items():
+        if len(name) > 3:
+            by_code.setdefault(code, []).append(name)
+    names = {}
+    for code, candidates in by_code.items():
+        if code in _COUNTRY_NAME_PICKS:
+            names[code] = _COUNTRY_NAME_PICKS[code]
+            continue
+
+        def rank(name: str, candidates: list[str] = candidates) -> tuple[bool, bool, int, str]:
+            inside = any(name != other and name in other for other in candidates)
+            return (", " in name, not inside, len(name), name)
+
+        names[code] = _country_title(min(candidates, key=rank))
+    return names
+
+
+def country_display(code: str) -> str:
+    """ "Germany (DE)"; a code without a known name (saved before codes were checked) as
+    it is."""
+    if not code:
+        return ""
+    name = _country_names().get(code.upper())
+    return f"{name} ({code.upper()})" if name else code
+
+
+def _yes_no(value: str) -> str:
+    """A stored "True"/"False" as the profile shows booleans, in the reader's language."""
+    return {"True": _("Yes"), "False": _("No")}.get(value, value)
+
+
+def _stored_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return _yes_no(str(value)) if isinstance(value, bool) else str(value)
+
+
+def _custom_field_changes(
+    changes: dict[str, list[Any]], fields: dict[str, CustomField], language: str
+) -> list[str]:
+    """One part per changed custom field: its label, old and new value as the profile
+    shows them."""
+    parts = []
+    ordered = sorted(changes, key=lambda key: (key not in fields, key))  # removed fields last
+    for key in ordered:
+        old, new = changes[key]
+        field = fields.get(key)
+        if field is not None:
+            label = field.label
+            old, new = (custom_field_display(field, value, language) for value in (old, new))
+        else:  # a field removed since: its key and the values as stored
+            label = key
+            old, new = (_stored_text(value) for value in (old, new))
+        if not old:
+            sentence = _("set %(field)s to “%(new)s”")
+        elif not new:
+            sentence = _("cleared %(field)s (was “%(old)s”)")
+        else:
+            sentence = _("changed %(field)s from “%(old)s” to “%(new)s”")
+        parts.append(sentence % {"field": label, "old": old, "new": new})
+    return parts
+
+
 _FIELD_ORDER = {field.name: index for index, field in enumerate(Customer._meta.fields)}
 
 
@@ -101,6 +217,11 @@ def _field_label(name: str) -> str:
         return str(Customer._meta.get_field(name).verbose_name)
     except Exception:
         return name
+
+
+_BOOLEAN_FIELDS = {
+    field.name for field in Customer._meta.fields if field.get_internal_type() == "BooleanField"
+}
 
 
 def _address_sentence(verb: str, data: dict[str, Any]) -> str:
@@ -156,8 +277,15 @@ def _kind_label(kind: str) -> str:
         return kind
 
 
-def event_sentence(event: ActivityEvent) -> str:
-    """One line of the activity log as a translated sentence."""
+def event_sentence(
+    event: ActivityEvent,
+    *,
+    fields: dict[str, CustomField] | None = None,
+    language: str | None = None,
+) -> str:
+    """One line of the activity log as a translated sentence. ``fields``: the store's
+    custom fields by key (read here when a sentence needs them), ``language``: the one the
+    profile formats dates and numbers in (the store's)."""
     data = event.data or {}
     verb = event.verb
     if verb == "customer.created":
@@ -173,7 +301,7 @@ def event_sentence(event: ActivityEvent) -> str:
         # written in
         changes = data.get("changes") or {}
         for name in sorted(changes, key=lambda name: _FIELD_ORDER.get(name, len(_FIELD_ORDER))):
-            old, new = changes[name]
+            old, new = changes[name] if isinstance(changes[name], list) else ("", "")
             if name == "accepts_marketing":
                 parts.append(
                     _("gave marketing consent")
@@ -183,8 +311,22 @@ def event_sentence(event: ActivityEvent) -> str:
             elif name == "group":
                 parts.append(_("moved to group “%(new)s”") % {"new": new})
             elif name == "custom_fields":
-                parts.append(_("changed custom fields"))
+                if isinstance(changes[name], dict):  # per field since the QA fixes
+                    if fields is None:
+                        fields = {
+                            field.key: field
+                            for field in CustomField.objects.filter(store_id=event.store_id)
+                        }
+                    parts.extend(
+                        _custom_field_changes(
+                            changes[name], fields, language or translation.get_language()
+                        )
+                    )
+                else:  # logged before: the whole dict as text, not worth showing
+                    parts.append(_("changed custom fields"))
             else:
+                if name in _BOOLEAN_FIELDS:
+                    old, new = _yes_no(old), _yes_no(new)
                 parts.append(
                     _("changed %(field)s from “%(old)s” to “%(new)s”")
                     % {"field": _field_label(name), "old": old, "new": new}
@@ -207,10 +349,12 @@ def event_sentence(event: ActivityEvent) -> str:
         return simple[verb] % {"tags": ", ".join(data.get("tags") or [])}
     if verb == "customer.merged":
         duplicate = data.get("duplicate") or {}
-        return _("Merged with the duplicate profile %(email)s (%(orders)s orders moved)") % {
-            "email": duplicate.get("email", "?"),
-            "orders": data.get("orders_moved", 0),
-        }
+        moved = int(data.get("orders_moved") or 0)
+        return ngettext(
+            "Merged with the duplicate profile %(email)s (%(orders)d order moved)",
+            "Merged with the duplicate profile %(email)s (%(orders)d orders moved)",
+            moved,
+        ) % {"email": duplicate.get("email", "?"), "orders": moved}
     if verb == "order.placed":
         return _("Placed order #%(order)s") % {"order": data.get("order", "?")}
     if verb == "order.updated":
@@ -256,6 +400,9 @@ def customer_detail(request: HttpRequest, store_slug: str, customer_id: int) -> 
     orders = list(customer_orders(store=store, customer=customer)[: PROFILE_ORDERS + 1])
     last_order = customer_last_counted_order(store=store, customer=customer)
     fields = list(CustomField.objects.filter(store=store))
+    fields_by_key = {field.key: field for field in fields}
+    tags = list(customer.tags.all())
+    role = request.membership.role
     values = customer.custom_fields or {}
     # One row more than shown says whether there are older ones, in the same query.
     events = list(
@@ -269,9 +416,16 @@ def customer_detail(request: HttpRequest, store_slug: str, customer_id: int) -> 
         "customers/profile/detail.html",
         {
             "customer": customer,
-            "tags": list(customer.tags.all()),
+            "country": country_display(customer.country),
+            # what the account actions can do for this profile (the services refuse the rest)
+            "has_account": customer.is_registered,
+            "can_impersonate": impersonation_refusal(customer) is None,
+            "tags": tags,
+            # the autocomplete offers the tags the customer does not have yet
             "store_tags": list(
-                CustomerTag.objects.filter(store=store).values_list("name", flat=True)
+                CustomerTag.objects.filter(store=store)
+                .exclude(pk__in=[tag.pk for tag in tags])
+                .values_list("name", flat=True)
             ),
             "orders": shown_orders,
             # the history pages continue right after the last row shown here
@@ -279,14 +433,22 @@ def customer_detail(request: HttpRequest, store_slug: str, customer_id: int) -> 
                 cursor_of(shown_orders[-1], "placed_at") if len(orders) > PROFILE_ORDERS else None
             ),
             "last_order": last_order,
-            "notes": list(customer_notes(store=store, customer=customer)),
-            "addresses": list(customer.addresses.all()),
+            "notes": [
+                (note, note_changeable_by(store=store, note=note, actor=request.user, role=role))
+                for note in customer_notes(store=store, customer=customer)
+            ],
+            "addresses": [
+                (address, address_lines(address)) for address in customer.addresses.all()
+            ],
             "custom_values": [
                 (field.label, custom_field_display(field, values.get(field.key), store.language))
                 for field in fields
                 if values.get(field.key) not in (None, "")
             ],
-            "events": [(event, event_sentence(event)) for event in shown_events],
+            "events": [
+                (event, event_sentence(event, fields=fields_by_key, language=store.language))
+                for event in shown_events
+            ],
             "older_events": (
                 cursor_of(shown_events[-1], "created_at") if len(events) > PROFILE_EVENTS else None
             ),
@@ -294,6 +456,14 @@ def customer_detail(request: HttpRequest, store_slug: str, customer_id: int) -> 
             "tag_form": TagAddForm(),
         },
     )
+
+
+def address_lines(address: Address) -> list[str]:
+    """The address's lines with the country's name instead of its bare code."""
+    lines = address.lines()
+    if address.country and lines and lines[-1] == address.country:
+        lines[-1] = country_display(address.country)
+    return lines
 
 
 @permission_required("customers.view")
@@ -320,6 +490,8 @@ def customer_order_history(request: HttpRequest, store_slug: str, customer_id: i
 def customer_activity(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
     """The customer's whole activity log, newest first, page by page."""
     customer = customer_or_404(customer_id)
+    store = request.store
+    fields = {field.key: field for field in CustomField.objects.filter(store=store)}
     page = history_page(
         ActivityEvent.objects.filter(store=request.store, customer=customer).select_related(
             "actor"
@@ -334,7 +506,10 @@ def customer_activity(request: HttpRequest, store_slug: str, customer_id: int) -
         "customers/profile/activity.html",
         {
             "customer": customer,
-            "events": [(event, event_sentence(event)) for event in page.rows],
+            "events": [
+                (event, event_sentence(event, fields=fields, language=store.language))
+                for event in page.rows
+            ],
             "page": page,
         },
     )
@@ -413,7 +588,11 @@ def customer_remove(request: HttpRequest, store_slug: str, customer_id: int) -> 
         detached = customer_delete(store=request.store, customer=customer, actor=request.user)
         messages.success(
             request,
-            _("Customer %(email)s deleted; %(count)d orders kept without a profile.")
+            ngettext(
+                "Customer %(email)s deleted; %(count)d order kept without a profile.",
+                "Customer %(email)s deleted; %(count)d orders kept without a profile.",
+                detached,
+            )
             % {"email": customer.email, "count": detached},
         )
         return redirect("panel:customers", store_slug=store_slug)
@@ -487,8 +666,14 @@ def customer_impersonate(request: HttpRequest, store_slug: str, customer_id: int
             store=request.store, customer=customer, actor=request.user
         )
     except ServiceError as error:
-        messages.error(request, error.message)
-        return profile_redirect(customer, store_slug)
+        # The sign-in form opens a new tab: a refusal is told there on its own, not as a
+        # second copy of the back office.
+        return render(
+            request,
+            "customers/profile/impersonation_refused.html",
+            {"message": error.message},
+            status=409,
+        )
     return redirect(url)
 
 
@@ -522,13 +707,17 @@ def note_update(
         CustomerNote.objects.select_related("customer"), pk=note_id, customer_id=customer_id
     )
     form = NoteForm(request.POST)
-    if form.is_valid():
+    if not form.is_valid():
+        messages.error(request, _("A note cannot be empty."))
+        return profile_redirect(customer_id, store_slug)
+    try:
         note_edit(
             store=request.store, note=note, actor=request.user, body=form.cleaned_data["body"]
         )
-        messages.success(request, _("Note saved."))
+    except ServiceError as error:
+        messages.error(request, error.message)
     else:
-        messages.error(request, _("A note cannot be empty."))
+        messages.success(request, _("Note saved."))
     return profile_redirect(customer_id, store_slug)
 
 
@@ -540,8 +729,12 @@ def note_remove(
     note = get_object_or_404(
         CustomerNote.objects.select_related("customer"), pk=note_id, customer_id=customer_id
     )
-    note_delete(store=request.store, note=note, actor=request.user)
-    messages.success(request, _("Note deleted."))
+    try:
+        note_delete(store=request.store, note=note, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Note deleted."))
     return profile_redirect(customer_id, store_slug)
 
 

@@ -11,16 +11,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from storefront_crm.errors import ServiceError
 from storefront_crm.tenancy import can, permission_required
 
 from ..forms_setup import CustomFieldForm, GroupForm, TagMergeForm, TagNameForm
-from ..models import Customer, CustomerGroup, CustomerTag, CustomField
+from ..models import Customer, CustomerGroup, CustomerTag, CustomField, GroupKind
 from ..selectors_setup import (
     custom_field_values_count,
     custom_fields_of,
+    default_group_names,
     groups_with_member_counts,
     tags_with_customer_counts,
 )
@@ -30,6 +32,7 @@ from ..services.setup import (
     custom_field_delete_request,
     custom_field_move,
     custom_field_update,
+    discount_display,
     group_create,
     group_delete_request,
     group_update,
@@ -43,11 +46,18 @@ from ..services.setup import (
 
 
 def _groups_page(request: HttpRequest, form: GroupForm | None = None) -> HttpResponse:
+    groups = list(groups_with_member_counts(store=request.store))
+    for group in groups:
+        group.discount_display = discount_display(group.discount_percent)
+    # The defaults as the store named them (they can be renamed), from the rows at hand.
+    defaults = {group.kind: group.name for group in groups if group.is_default}
     return render(
         request,
         "customers/setup/groups.html",
         {
-            "groups": groups_with_member_counts(store=request.store),
+            "groups": groups,
+            "guests_name": defaults.get(GroupKind.GUESTS, GroupKind.GUESTS.label),
+            "standard_name": defaults.get(GroupKind.STANDARD, GroupKind.STANDARD.label),
             "form": form or GroupForm(),
             "can_edit": can(request, "customers.groups"),
         },
@@ -118,7 +128,11 @@ def group_remove(request: HttpRequest, store_slug: str, group_id: int) -> HttpRe
                 return redirect("panel:job", store_slug=store_slug, job_id=job.pk)
             messages.success(
                 request,
-                _("Group “%(name)s” deleted; its members moved to Standard.") % {"name": name},
+                _("Group “%(name)s” deleted; its members moved to “%(standard)s”.")
+                % {
+                    "name": name,
+                    "standard": default_group_names(store=request.store)[GroupKind.STANDARD],
+                },
             )
         return redirect("panel:customer_groups", store_slug=store_slug)
     return render(
@@ -127,6 +141,7 @@ def group_remove(request: HttpRequest, store_slug: str, group_id: int) -> HttpRe
         {
             "group": group,
             "member_count": Customer.objects.filter(store=request.store, group=group).count(),
+            "standard_name": default_group_names(store=request.store)[GroupKind.STANDARD],
         },
     )
 
@@ -230,7 +245,11 @@ def tag_merge_into(request: HttpRequest, store_slug: str, tag_id: int) -> HttpRe
         else:
             messages.success(
                 request,
-                _("“%(source)s” merged into “%(target)s”: %(count)d customers gained the tag.")
+                ngettext(
+                    "“%(source)s” merged into “%(target)s”: %(count)d customer gained the tag.",
+                    "“%(source)s” merged into “%(target)s”: %(count)d customers gained the tag.",
+                    moved,
+                )
                 % {"source": tag.name, "target": target.name, "count": moved},
             )
             return redirect("panel:customer_tags", store_slug=store_slug)
@@ -244,7 +263,11 @@ def tag_remove(request: HttpRequest, store_slug: str, tag_id: int) -> HttpRespon
         removed = tag_delete(store=request.store, actor=request.user, tag=tag)
         messages.success(
             request,
-            _("Tag “%(name)s” deleted and taken off %(count)d customers.")
+            ngettext(
+                "Tag “%(name)s” deleted and taken off %(count)d customer.",
+                "Tag “%(name)s” deleted and taken off %(count)d customers.",
+                removed,
+            )
             % {"name": tag.name, "count": removed},
         )
         return redirect("panel:customer_tags", store_slug=store_slug)
@@ -296,7 +319,12 @@ def field_new(request: HttpRequest, store_slug: str) -> HttpResponse:
 @permission_required("customers.fields")
 def field_edit(request: HttpRequest, store_slug: str, field_id: int) -> HttpResponse:
     field = get_object_or_404(CustomField, pk=field_id)
-    form = CustomFieldForm(request.POST or None, initial=CustomFieldForm.initial_for(field))
+    values_count = custom_field_values_count(store=request.store, field=field)
+    form = CustomFieldForm(
+        request.POST or None,
+        initial=CustomFieldForm.initial_for(field),
+        type_locked=values_count > 0,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             custom_field_update(
@@ -311,11 +339,7 @@ def field_edit(request: HttpRequest, store_slug: str, field_id: int) -> HttpResp
     return render(
         request,
         "customers/setup/field_edit.html",
-        {
-            "field": field,
-            "form": form,
-            "values_count": custom_field_values_count(store=request.store, field=field),
-        },
+        {"field": field, "form": form, "values_count": values_count},
         status=400 if form.errors else 200,
     )
 

@@ -8,11 +8,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from storefront_crm.tenancy import permission_required
 
 from ..models import ActivityEvent
 from ..selectors_profile import history_page
+from ..services.setup import discount_display
 
 EVENTS_PER_PAGE = 100
 
@@ -22,6 +24,12 @@ def _pair(value: Any) -> tuple[Any, Any]:
     if isinstance(value, list | tuple) and len(value) == 2:
         return value[0], value[1]
     return "?", value
+
+
+def _counted(singular: str, plural: str, count: Any, **values: Any) -> str:
+    """``ngettext`` with the count as ``%(count)d`` among the sentence's values."""
+    count = int(count or 0)
+    return ngettext(singular, plural, count) % {"count": count, **values}
 
 
 def store_event_sentence(event: ActivityEvent) -> str:
@@ -41,18 +49,22 @@ def store_event_sentence(event: ActivityEvent) -> str:
             "skipped": data.get("skipped", 0),
         }
     if verb == "customers.exported":
-        sentence = _("Exported %(count)s customers") % {"count": data.get("count", 0)}
+        sentence = _counted(
+            "Exported %(count)d customer", "Exported %(count)d customers", data.get("count", 0)
+        )
         if data.get("segment"):
             sentence += " " + _("of segment %(segment)s") % {"segment": data["segment"]}
         elif data.get("selection"):
             sentence += " " + _("(a selection)")
         return sentence + by_command
     if verb == "orders.exported":
-        sentence = (
-            _("Exported %(count)s ordered products")
-            if data.get("what") in ("products", "ordered products")
-            else _("Exported %(count)s orders")
-        ) % {"count": data.get("count", 0)}
+        count = data.get("count", 0)
+        if data.get("what") in ("products", "ordered products"):
+            sentence = _counted(
+                "Exported %(count)d ordered product", "Exported %(count)d ordered products", count
+            )
+        else:
+            sentence = _counted("Exported %(count)d order", "Exported %(count)d orders", count)
         if data.get("date_from") or data.get("date_to"):
             sentence += " " + _("placed %(start)s – %(end)s") % {
                 "start": data.get("date_from") or "…",
@@ -68,14 +80,27 @@ def store_event_sentence(event: ActivityEvent) -> str:
             "customers": data.get("customers_created", 0),
         }
     if verb == "customer.deleted":
-        return _("Deleted the customer %(email)s (%(orders)s orders kept without a profile)") % {
+        return _counted(
+            "Deleted the customer %(email)s (%(count)d order kept without a profile)",
+            "Deleted the customer %(email)s (%(count)d orders kept without a profile)",
+            data.get("orders_detached", 0),
+            email=data.get("email", "?"),
+        )
+    if verb == "customer.merged_away":
+        orders = data.get("orders_moved", 0)
+        return ngettext(
+            "Merged the customer %(email)s into %(into)s (%(orders)d order moved)",
+            "Merged the customer %(email)s into %(into)s (%(orders)d orders moved)",
+            orders,
+        ) % {
             "email": data.get("email", "?"),
-            "orders": data.get("orders_detached", 0),
+            "into": (data.get("merged_into") or {}).get("email", "?"),
+            "orders": orders,
         }
     if verb == "group.created":
         return _("Created the group “%(group)s” (discount %(discount)s %%)") % {
             "group": data.get("group", "?"),
-            "discount": data.get("discount_percent", "0"),
+            "discount": discount_display(data.get("discount_percent", "0")),
         }
     if verb == "group.renamed":
         old, new = _pair(data.get("group"))
@@ -84,31 +109,37 @@ def store_event_sentence(event: ActivityEvent) -> str:
         old, new = _pair(data.get("discount_percent"))
         return _("Changed the discount of “%(group)s” from %(old)s %% to %(new)s %%") % {
             "group": data.get("group", "?"),
-            "old": old,
-            "new": new,
+            "old": discount_display(old),
+            "new": discount_display(new),
         }
     if verb == "group.deleted":
-        return _("Deleted the group “%(group)s”; %(moved)s customers moved to “%(to)s”") % {
-            "group": data.get("group", "?"),
-            "moved": data.get("moved", 0),
-            "to": data.get("moved_to", "?"),
-        }
+        return _counted(
+            "Deleted the group “%(group)s”; %(count)d customer moved to “%(to)s”",
+            "Deleted the group “%(group)s”; %(count)d customers moved to “%(to)s”",
+            data.get("moved", 0),
+            group=data.get("group", "?"),
+            to=data.get("moved_to", "?"),
+        )
     if verb == "tag.created":
         return _("Created the tag “%(tag)s”") % {"tag": data.get("tag", "?")}
     if verb == "tag.renamed":
         old, new = _pair(data.get("tag"))
         return _("Renamed the tag “%(old)s” to “%(new)s”") % {"old": old, "new": new}
     if verb == "tag.merged":
-        return _("Merged the tag “%(tag)s” into “%(into)s” (%(moved)s customers)") % {
-            "tag": data.get("tag", "?"),
-            "into": data.get("into", "?"),
-            "moved": data.get("moved", 0),
-        }
+        return _counted(
+            "Merged the tag “%(tag)s” into “%(into)s” (%(count)d customer)",
+            "Merged the tag “%(tag)s” into “%(into)s” (%(count)d customers)",
+            data.get("moved", 0),
+            tag=data.get("tag", "?"),
+            into=data.get("into", "?"),
+        )
     if verb == "tag.deleted":
-        return _("Deleted the tag “%(tag)s” (removed from %(count)s customers)") % {
-            "tag": data.get("tag", "?"),
-            "count": data.get("customers", 0),
-        }
+        return _counted(
+            "Deleted the tag “%(tag)s” (removed from %(count)d customer)",
+            "Deleted the tag “%(tag)s” (removed from %(count)d customers)",
+            data.get("customers", 0),
+            tag=data.get("tag", "?"),
+        )
     if verb == "custom_field.created":
         return _("Added the custom field “%(label)s”") % {"label": data.get("label", "?")}
     if verb == "custom_field.updated":
@@ -117,10 +148,12 @@ def store_event_sentence(event: ActivityEvent) -> str:
             "what": ", ".join(sorted(data.get("changes") or {})),
         }
     if verb == "custom_field.deleted":
-        return _("Removed the custom field “%(label)s” (%(count)s values removed)") % {
-            "label": data.get("label", "?"),
-            "count": data.get("values_removed", 0),
-        }
+        return _counted(
+            "Removed the custom field “%(label)s” (%(count)d value removed)",
+            "Removed the custom field “%(label)s” (%(count)d values removed)",
+            data.get("values_removed", 0),
+            label=data.get("label", "?"),
+        )
     if verb == "custom_field.reordered":
         return _("Reordered the custom fields")
     return verb

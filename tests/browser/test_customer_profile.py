@@ -159,7 +159,9 @@ def test_a_new_email_makes_an_earlier_sign_in_link_useless(page, sign_in, passwo
     with scopes_disabled():
         store = StoreFactory(slug="email-shop", name="Email Shop")
         owner = MembershipFactory(store=store, role="owner").user
-        customer = CustomerFactory(store=store, email="before@example.org", first_name="Bo")
+        customer = CustomerFactory(
+            store=store, email="before@example.org", first_name="Bo", account_type="registered"
+        )
     with store_scope(store):
         link = customer_impersonation_start(store=store, customer=customer, actor=owner)
 

@@ -247,7 +247,12 @@ def test_an_email_another_customer_has_links_to_that_customer(owner_client, stor
 
     response = owner_client.post(
         url("customer_edit", store, customer.pk),
-        {"email": "TAKEN@example.org", "account_type": "guest", "group": customer.group_id},
+        {
+            "email": "TAKEN@example.org",
+            "account_type": "guest",
+            "group": customer.group_id,
+            "customer_since": "2024-01-15",
+        },
     )
 
     assert response.status_code == 400
@@ -344,7 +349,7 @@ def test_delete_asks_first_and_says_what_happens_to_the_orders(owner_client, sto
 
 
 def test_block_unblock_activate_deactivate_and_confirm(client, store):
-    customer = CustomerFactory(store=store)
+    customer = CustomerFactory(store=store, account_type="registered")
     client_as(client, store, "manager")
 
     client.post(url("customer_block", store, customer.pk), {"blocked": "1"})
@@ -363,7 +368,7 @@ def test_block_unblock_activate_deactivate_and_confirm(client, store):
 def test_the_confirmation_email_has_a_working_link(
     owner_client, client, store, mailoutbox, django_capture_on_commit_callbacks
 ):
-    customer = CustomerFactory(store=store, email="shopper@example.org")
+    customer = CustomerFactory(store=store, email="shopper@example.org", account_type="registered")
 
     with django_capture_on_commit_callbacks(execute=True):
         owner_client.post(url("customer_email_resend", store, customer.pk))
@@ -461,7 +466,9 @@ def test_changing_the_email_on_the_form_moves_the_storefront_login(owner_client,
 
     from customers.services.accounts import shop_scope
 
-    customer = CustomerFactory(store=store, email="old@example.org", first_name="Ola")
+    customer = CustomerFactory(
+        store=store, email="old@example.org", first_name="Ola", account_type="registered"
+    )
     link = owner_client.post(url("customer_impersonate", store, customer.pk))["Location"]
     token = parse_qs(urlparse(link).query)["sesame"][0]
     form = owner_client.get(url("customer_edit", store, customer.pk)).content.decode()
@@ -474,6 +481,7 @@ def test_changing_the_email_on_the_form_moves_the_storefront_login(owner_client,
             "first_name": "Ola",
             "account_type": customer.account_type,
             "group": customer.group_id,
+            "customer_since": "2024-01-15",
         },
     )
 

@@ -23,7 +23,7 @@ def start(client, store, customer, role="owner"):
 
 
 def test_the_whole_sign_in_as_flow(client, store):
-    customer = CustomerFactory(store=store, email="shopper@example.org")
+    customer = CustomerFactory(store=store, account_type="registered", email="shopper@example.org")
     OrderFactory(
         store=store,
         customer=customer,
@@ -62,7 +62,7 @@ def test_the_whole_sign_in_as_flow(client, store):
 
 
 def test_a_shopper_session_never_passes_the_staff_panel(client, store):
-    customer = CustomerFactory(store=store)
+    customer = CustomerFactory(store=store, account_type="registered")
     _staff, response = start(client, store, customer)
     token = parse_qs(urlparse(response["Location"]).query)["sesame"][0]
     shopper = Client()
@@ -79,7 +79,7 @@ def test_a_shopper_session_never_passes_the_staff_panel(client, store):
 
 
 def test_staff_stay_signed_in_to_the_panel_after_signing_in_as_a_customer(client, store):
-    customer = CustomerFactory(store=store)
+    customer = CustomerFactory(store=store, account_type="registered")
     _staff, response = start(client, store, customer)
     token = parse_qs(urlparse(response["Location"]).query)["sesame"][0]
 
@@ -91,7 +91,7 @@ def test_staff_stay_signed_in_to_the_panel_after_signing_in_as_a_customer(client
 
 def test_a_token_for_one_store_does_not_sign_in_at_another(client, store, unscoped):
     other = StoreFactory(slug="gamma")
-    customer = CustomerFactory(store=store)
+    customer = CustomerFactory(store=store, account_type="registered")
     _staff, response = start(client, store, customer)
     token = parse_qs(urlparse(response["Location"]).query)["sesame"][0]
 
@@ -101,7 +101,7 @@ def test_a_token_for_one_store_does_not_sign_in_at_another(client, store, unscop
 
 
 def test_a_blocked_customer_cannot_use_a_link_issued_before(client, store, owner):
-    customer = CustomerFactory(store=store)
+    customer = CustomerFactory(store=store, account_type="registered")
     path = customer_impersonation_start(store=store, customer=customer, actor=owner)
     customer.is_blocked = True
     customer.save()
@@ -122,7 +122,7 @@ def test_a_staff_token_does_not_sign_in_to_a_shop(client, store, owner):
 
 @pytest.mark.parametrize("role", ["support"])
 def test_support_cannot_sign_in_as_a_customer(client, store, role):
-    customer = CustomerFactory(store=store)
+    customer = CustomerFactory(store=store, account_type="registered")
 
     _staff, response = start(client, store, customer, role=role)
 
@@ -132,7 +132,7 @@ def test_support_cannot_sign_in_as_a_customer(client, store, role):
 
 
 def test_a_spent_link_says_so_already_on_get(client, store, owner):
-    customer = CustomerFactory(store=store)
+    customer = CustomerFactory(store=store, account_type="registered")
     path = customer_impersonation_start(store=store, customer=customer, actor=owner)
     token = parse_qs(urlparse(path).query)["sesame"][0]
     Client().post(f"/shop/{store.slug}/login/", {"sesame": token})

@@ -116,7 +116,7 @@ def test_deleting_a_customer_keeps_the_orders_detached(store, owner):
 
 
 def test_block_and_activate_are_recorded_once(store, owner):
-    customer = CustomerFactory(store=store)
+    customer = CustomerFactory(store=store, account_type="registered")
 
     customer_block_set(store=store, customer=customer, actor=owner, blocked=True)
     customer_block_set(store=store, customer=customer, actor=owner, blocked=True)
@@ -154,7 +154,7 @@ def test_a_confirmation_token_expires(store, monkeypatch):
 
 
 def test_confirming_the_email_is_logged(store, owner):
-    customer = CustomerFactory(store=store)
+    customer = CustomerFactory(store=store, account_type="registered")
 
     customer_email_confirm(store=store, customer=customer, actor=owner)
 
@@ -177,7 +177,7 @@ def test_the_shopper_identity_is_per_store_and_never_staff(store, other_store, u
 
 
 def test_signing_in_as_a_blocked_customer_is_refused(store, owner):
-    customer = CustomerFactory(store=store, is_blocked=True)
+    customer = CustomerFactory(store=store, account_type="registered", is_blocked=True)
 
     with pytest.raises(ServiceError):
         customer_impersonation_start(store=store, customer=customer, actor=owner)
@@ -186,7 +186,7 @@ def test_signing_in_as_a_blocked_customer_is_refused(store, owner):
 
 
 def test_signing_in_as_the_customer_is_logged_and_scoped_to_the_store(store, owner):
-    customer = CustomerFactory(store=store)
+    customer = CustomerFactory(store=store, account_type="registered")
 
     url = customer_impersonation_start(store=store, customer=customer, actor=owner)
 
@@ -245,7 +245,7 @@ def _signs_in(store, token: str) -> bool:
 
 
 def test_a_new_email_moves_the_login_and_revokes_its_links(store, owner):
-    customer = CustomerFactory(store=store, email="old@example.org")
+    customer = CustomerFactory(store=store, account_type="registered", email="old@example.org")
     link = customer_impersonation_start(store=store, customer=customer, actor=owner)
     confirm = email_confirmation_token(customer)
     login = User.objects.get(customers=customer)
@@ -267,7 +267,7 @@ def test_a_new_email_moves_the_login_and_revokes_its_links(store, owner):
 
 
 def test_an_imported_password_survives_the_move_and_links_still_die(store, owner):
-    customer = CustomerFactory(store=store, email="old@example.org")
+    customer = CustomerFactory(store=store, account_type="registered", email="old@example.org")
     customer_impersonation_start(store=store, customer=customer, actor=owner)
     login = User.objects.get(customers=customer)
     login.set_password("from the old shop")
@@ -282,7 +282,7 @@ def test_an_imported_password_survives_the_move_and_links_still_die(store, owner
 
 
 def test_other_changes_leave_the_login_and_its_links_alone(store, owner):
-    customer = CustomerFactory(store=store, email="same@example.org")
+    customer = CustomerFactory(store=store, account_type="registered", email="same@example.org")
     link = customer_impersonation_start(store=store, customer=customer, actor=owner)
 
     customer_update(
@@ -314,7 +314,7 @@ def test_a_login_made_for_the_old_email_but_not_linked_moves_too(store, owner):
 
 
 def test_a_leftover_login_of_the_new_email_gives_way(store, owner):
-    customer = CustomerFactory(store=store, email="old@example.org")
+    customer = CustomerFactory(store=store, account_type="registered", email="old@example.org")
     customer_impersonation_start(store=store, customer=customer, actor=owner)
     leftover = User.objects.create_user("new@example.org", None, store=store)  # no profile
 
@@ -325,7 +325,7 @@ def test_a_leftover_login_of_the_new_email_gives_way(store, owner):
 
 
 def test_a_login_of_the_new_email_that_another_profile_uses_is_refused(store, owner):
-    customer = CustomerFactory(store=store, email="old@example.org")
+    customer = CustomerFactory(store=store, account_type="registered", email="old@example.org")
     link = customer_impersonation_start(store=store, customer=customer, actor=owner)
     # inconsistent data: another profile signs in with a login named after the new email
     taken = User.objects.create_user("new@example.org", None, store=store)

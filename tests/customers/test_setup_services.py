@@ -452,7 +452,7 @@ def test_custom_field_update_refuses_removing_a_choice_in_use(store, owner):
     size = field(store, CustomFieldType.CHOICE, choices=["S", "M"], key="size")
     CustomerFactory(store=store, custom_fields={"size": "M"})
 
-    with pytest.raises(ServiceError, match="1 customers") as error:
+    with pytest.raises(ServiceError, match="1 customer has") as error:
         custom_field_update(store=store, actor=owner, field=size, label="Size", choices=["S"])
     custom_field_update(store=store, actor=owner, field=size, label="Size", choices=["M", "XL"])
 

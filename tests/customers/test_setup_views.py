@@ -193,7 +193,7 @@ def test_group_delete_page_moves_members_to_standard(owner_client, store):
     confirm = owner_client.get(url("customer_group_delete", store, group.pk))
     response = owner_client.post(url("customer_group_delete", store, group.pk))
 
-    assert "moves to the group Standard" in confirm.content.decode()
+    assert "moves to the group “Standard”" in confirm.content.decode()
     assert response.status_code == 302
     member.refresh_from_db()
     assert member.group.kind == GroupKind.STANDARD

@@ -37,7 +37,7 @@ def test_store_wide_changes_are_listed_with_who_did_them(owner_client, store, ow
 
     html = page(owner_client, store)
 
-    assert "Created the group “Wholesale” (discount 5.00 %)" in html
+    assert "Created the group “Wholesale” (discount 5 %)" in html
     assert "Renamed the tag “vip” to “VIP”" in html
     assert "Added the custom field “Shoe size”" in html
     assert "Deleted the customer x@example.org (0 orders kept without a profile)" in html
@@ -103,3 +103,17 @@ def test_another_stores_events_never_show(owner_client, store, other_store, owne
         group_create(store=other_store, actor=None, name="Theirs")
 
     assert "Theirs" not in page(owner_client, store)
+
+
+def test_counts_read_in_singular_and_discounts_in_the_readers_language(store, owner):
+    from django.utils import translation
+
+    from customers.models import ActivityEvent
+    from customers.views.store_activity import store_event_sentence
+
+    deleted = ActivityEvent(verb="customer.deleted", data={"email": "a@b.c", "orders_detached": 1})
+    assert store_event_sentence(deleted).endswith("(1 order kept without a profile)")
+    old = ActivityEvent(verb="group.created", data={"group": "VIP", "discount_percent": "12.50"})
+    assert store_event_sentence(old) == "Created the group “VIP” (discount 12.5 %)"
+    with translation.override("de"):
+        assert "12,5" in store_event_sentence(old)

@@ -105,7 +105,9 @@ def test_compiled_catalogue_matches_the_po_file(language):
     for entry in po_entries(folder / "django.po"):
         if not entry["msgid"]:
             continue
-        if entry["msgid_plural"] is None:
+        if entry.get("msgctxt") is not None:
+            assert compiled.pgettext(entry["msgctxt"], entry["msgid"]) == entry["msgstr"][0]
+        elif entry["msgid_plural"] is None:
             assert compiled.gettext(entry["msgid"]) == entry["msgstr"][0]
         else:
             for n, form in ((1, 0), (2, 1)):
