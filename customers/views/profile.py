@@ -433,6 +433,12 @@ def customer_detail(request: HttpRequest, store_slug: str, customer_id: int) -> 
                 cursor_of(shown_orders[-1], "placed_at") if len(orders) > PROFILE_ORDERS else None
             ),
             "last_order": last_order,
+            "last_order_shipping": order_address_lines(
+                last_order.shipping_address if last_order else None
+            ),
+            "last_order_billing": order_address_lines(
+                last_order.billing_address if last_order else None
+            ),
             "notes": [
                 (note, note_changeable_by(store=store, note=note, actor=request.user, role=role))
                 for note in customer_notes(store=store, customer=customer)
@@ -464,6 +470,14 @@ def address_lines(address: Address) -> list[str]:
     if address.country and lines and lines[-1] == address.country:
         lines[-1] = country_display(address.country)
     return lines
+
+
+def order_address_lines(data: dict[str, Any] | None) -> list[str]:
+    """An order's address (a JSON copy taken when it was placed) laid out as a saved
+    address is: postcode and city on one line, the country by name."""
+    parts = {key: str(value) for key, value in (data or {}).items() if key in ADDRESS_PARTS}
+    address = Address(**parts)
+    return address_lines(address) + ([address.phone] if address.phone else [])
 
 
 @permission_required("customers.view")

@@ -579,3 +579,22 @@ def test_a_long_email_wraps_inside_its_card(owner_client, store):
 
     assert f'<dd style="overflow-wrap: anywhere"><a href="mailto:{email}">' in page
     assert f'<h1 style="overflow-wrap: anywhere">{email}</h1>' in page
+
+
+def test_the_last_orders_addresses_read_like_saved_addresses():
+    from customers.views.profile import order_address_lines
+
+    lines = order_address_lines(
+        {
+            "name": "Ann",
+            "line1": "1 Main St",
+            "postal_code": "98101",
+            "city": "Seattle",
+            "country": "US",
+            "phone": "+1 555",
+            "unknown": "x",
+        }
+    )
+    assert lines[:3] == ["Ann", "1 Main St", "98101 Seattle"]
+    assert lines[-1] == "+1 555" and "US" not in lines
+    assert order_address_lines(None) == [] and order_address_lines({}) == []
