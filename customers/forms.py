@@ -8,6 +8,7 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from storefront_crm.errors import ServiceError
 from storefront_crm.models import Store
 
 from .models import (
@@ -18,6 +19,7 @@ from .models import (
     CustomFieldType,
     GroupKind,
 )
+from .services import country_clean
 
 CUSTOM_FIELD_PREFIX = "cf_"
 YES_NO_CHOICES = [("", "—"), ("yes", _("Yes")), ("no", _("No"))]
@@ -162,8 +164,19 @@ class CustomerForm(forms.Form):
     def custom_field_names(self) -> list[str]:
         return [CUSTOM_FIELD_PREFIX + field.key for field in self.custom_fields]
 
+    # The services check these again; checking them here too shows every field's error at
+    # once instead of the first one the service meets.
     def clean_country(self) -> str:
-        return self.cleaned_data["country"].upper()
+        try:
+            return country_clean(self.cleaned_data["country"])
+        except ServiceError as error:
+            raise forms.ValidationError(error.message) from None
+
+    def clean_customer_since(self) -> datetime.date | None:
+        since = self.cleaned_data.get("customer_since")
+        if since is not None and since > timezone.localdate():
+            raise forms.ValidationError(_("“Customer since” cannot be in the future."))
+        return since
 
     def values(self) -> dict[str, Any]:
         """Keyword arguments for ``customer_create`` / ``customer_update``."""

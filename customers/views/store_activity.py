@@ -26,10 +26,8 @@ def _pair(value: Any) -> tuple[Any, Any]:
     return "?", value
 
 
-def _counted(singular: str, plural: str, count: Any, **values: Any) -> str:
-    """``ngettext`` with the count as ``%(count)d`` among the sentence's values."""
-    count = int(count or 0)
-    return ngettext(singular, plural, count) % {"count": count, **values}
+def _count(data: dict[str, Any], key: str) -> int:
+    return int(data.get(key) or 0)
 
 
 def store_event_sentence(event: ActivityEvent) -> str:
@@ -49,22 +47,25 @@ def store_event_sentence(event: ActivityEvent) -> str:
             "skipped": data.get("skipped", 0),
         }
     if verb == "customers.exported":
-        sentence = _counted(
-            "Exported %(count)d customer", "Exported %(count)d customers", data.get("count", 0)
-        )
+        count = _count(data, "count")
+        sentence = ngettext(
+            "Exported %(count)d customer", "Exported %(count)d customers", count
+        ) % {"count": count}
         if data.get("segment"):
             sentence += " " + _("of segment %(segment)s") % {"segment": data["segment"]}
         elif data.get("selection"):
             sentence += " " + _("(a selection)")
         return sentence + by_command
     if verb == "orders.exported":
-        count = data.get("count", 0)
+        count = _count(data, "count")
         if data.get("what") in ("products", "ordered products"):
-            sentence = _counted(
+            sentence = ngettext(
                 "Exported %(count)d ordered product", "Exported %(count)d ordered products", count
-            )
+            ) % {"count": count}
         else:
-            sentence = _counted("Exported %(count)d order", "Exported %(count)d orders", count)
+            sentence = ngettext("Exported %(count)d order", "Exported %(count)d orders", count) % {
+                "count": count
+            }
         if data.get("date_from") or data.get("date_to"):
             sentence += " " + _("placed %(start)s – %(end)s") % {
                 "start": data.get("date_from") or "…",
@@ -80,12 +81,11 @@ def store_event_sentence(event: ActivityEvent) -> str:
             "customers": data.get("customers_created", 0),
         }
     if verb == "customer.deleted":
-        return _counted(
+        return ngettext(
             "Deleted the customer %(email)s (%(count)d order kept without a profile)",
             "Deleted the customer %(email)s (%(count)d orders kept without a profile)",
-            data.get("orders_detached", 0),
-            email=data.get("email", "?"),
-        )
+            _count(data, "orders_detached"),
+        ) % {"count": _count(data, "orders_detached"), "email": data.get("email", "?")}
     if verb == "customer.merged_away":
         orders = data.get("orders_moved", 0)
         return ngettext(
@@ -113,33 +113,36 @@ def store_event_sentence(event: ActivityEvent) -> str:
             "new": discount_display(new),
         }
     if verb == "group.deleted":
-        return _counted(
+        return ngettext(
             "Deleted the group “%(group)s”; %(count)d customer moved to “%(to)s”",
             "Deleted the group “%(group)s”; %(count)d customers moved to “%(to)s”",
-            data.get("moved", 0),
-            group=data.get("group", "?"),
-            to=data.get("moved_to", "?"),
-        )
+            _count(data, "moved"),
+        ) % {
+            "count": _count(data, "moved"),
+            "group": data.get("group", "?"),
+            "to": data.get("moved_to", "?"),
+        }
     if verb == "tag.created":
         return _("Created the tag “%(tag)s”") % {"tag": data.get("tag", "?")}
     if verb == "tag.renamed":
         old, new = _pair(data.get("tag"))
         return _("Renamed the tag “%(old)s” to “%(new)s”") % {"old": old, "new": new}
     if verb == "tag.merged":
-        return _counted(
+        return ngettext(
             "Merged the tag “%(tag)s” into “%(into)s” (%(count)d customer)",
             "Merged the tag “%(tag)s” into “%(into)s” (%(count)d customers)",
-            data.get("moved", 0),
-            tag=data.get("tag", "?"),
-            into=data.get("into", "?"),
-        )
+            _count(data, "moved"),
+        ) % {
+            "count": _count(data, "moved"),
+            "tag": data.get("tag", "?"),
+            "into": data.get("into", "?"),
+        }
     if verb == "tag.deleted":
-        return _counted(
+        return ngettext(
             "Deleted the tag “%(tag)s” (removed from %(count)d customer)",
             "Deleted the tag “%(tag)s” (removed from %(count)d customers)",
-            data.get("customers", 0),
-            tag=data.get("tag", "?"),
-        )
+            _count(data, "customers"),
+        ) % {"count": _count(data, "customers"), "tag": data.get("tag", "?")}
     if verb == "custom_field.created":
         return _("Added the custom field “%(label)s”") % {"label": data.get("label", "?")}
     if verb == "custom_field.updated":
@@ -148,12 +151,11 @@ def store_event_sentence(event: ActivityEvent) -> str:
             "what": ", ".join(sorted(data.get("changes") or {})),
         }
     if verb == "custom_field.deleted":
-        return _counted(
+        return ngettext(
             "Removed the custom field “%(label)s” (%(count)d value removed)",
             "Removed the custom field “%(label)s” (%(count)d values removed)",
-            data.get("values_removed", 0),
-            label=data.get("label", "?"),
-        )
+            _count(data, "values_removed"),
+        ) % {"count": _count(data, "values_removed"), "label": data.get("label", "?")}
     if verb == "custom_field.reordered":
         return _("Reordered the custom fields")
     return verb

@@ -598,3 +598,14 @@ def test_the_last_orders_addresses_read_like_saved_addresses():
     assert lines[:3] == ["Ann", "1 Main St", "98101 Seattle"]
     assert lines[-1] == "+1 555" and "US" not in lines
     assert order_address_lines(None) == [] and order_address_lines({}) == []
+
+
+def test_the_add_form_shows_every_field_error_at_once(owner_client, store):
+    from django.urls import reverse
+
+    response = owner_client.post(
+        reverse("panel:customer_create", args=[store.slug]),
+        {"email": "new@example.org", "country": "zz", "customer_since": "2099-01-01"},
+    )
+    errors = response.context["form"].errors
+    assert "country" in errors and "customer_since" in errors

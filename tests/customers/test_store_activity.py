@@ -117,3 +117,27 @@ def test_counts_read_in_singular_and_discounts_in_the_readers_language(store, ow
     assert store_event_sentence(old) == "Created the group “VIP” (discount 12.5 %)"
     with translation.override("de"):
         assert "12,5" in store_event_sentence(old)
+
+
+def test_every_counted_sentence_is_translated():
+    """Counted sentences go through ngettext at their call sites, where xgettext finds them."""
+    from django.utils import translation
+
+    from customers.models import ActivityEvent
+    from customers.views.store_activity import store_event_sentence
+
+    events = [
+        ("customers.exported", {"count": 1}),
+        ("orders.exported", {"count": 2, "what": "products"}),
+        ("orders.exported", {"count": 2}),
+        ("customer.deleted", {"email": "a@b.c", "orders_detached": 1}),
+        ("group.deleted", {"group": "G", "moved": 2, "moved_to": "S"}),
+        ("tag.merged", {"tag": "a", "into": "b", "moved": 1}),
+        ("tag.deleted", {"tag": "a", "customers": 3}),
+        ("custom_field.deleted", {"label": "L", "values_removed": 1}),
+    ]
+    for verb, data in events:
+        event = ActivityEvent(verb=verb, data=data)
+        english = store_event_sentence(event)
+        with translation.override("de"):
+            assert store_event_sentence(event) != english, verb
