@@ -3,7 +3,6 @@
 duplicates: ``views.merge``."""
 
 import datetime
-import functools
 from decimal import Decimal
 from typing import Any
 
@@ -20,13 +19,13 @@ from storefront_crm.errors import ServiceError
 from storefront_crm.formatting import date_format
 from storefront_crm.tenancy import permission_required
 
+from ..country_names import country_name
 from ..forms import (
     CUSTOM_FIELD_PREFIX,
     CustomerForm,
     NoteForm,
     TagAddForm,
 )
-from ..io.countries import COUNTRY_NAMES
 from ..models import (
     ADDRESS_PARTS,
     ActivityEvent,
@@ -105,70 +104,12 @@ def custom_field_display(field: CustomField, value: Any, language: str) -> str:
     return str(value)
 
 
-# Where the rule in _country_names would pick a German or Italian spelling (the data
-# also holds those), an ambiguous or an awkward one: the name as shown.
-_COUNTRY_NAME_PICKS = {
-    "CD": "Democratic Republic of the Congo",
-    "CH": "Switzerland",
-    "GB": "United Kingdom",
-    "GR": "Greece",
-    "HM": "Heard Island and McDonald Islands",
-    "HU": "Hungary",
-    "IE": "Ireland",
-    "IT": "Italy",
-    "KR": "South Korea",
-    "PS": "Palestine",
-}
-_LOWER_WORDS = {"and", "of", "the", "da", "du", "es"}
-
-
-def _country_title(name: str) -> str:
-    """ "bosnia and herzegovina" -> "Bosnia and Herzegovina", "côte d'ivoire" -> "Côte
-    d'Ivoire", "guinea-bissau" -> "Guinea-Bissau"."""
-    words = []
-    for index, word in enumerate(name.split(" ")):
-        if index and word in _LOWER_WORDS:
-            words.append(word)
-            continue
-        prefix = "d'" if index and word.startswith("d'") else ""
-        parts = []
-        for part in word[len(prefix) :].split("-"):
-            at = next((i for i, char in enumerate(part) if char.isalpha()), 0)
-            parts.append(part[:at] + part[at : at + 1].upper() + part[at + 1 :])
-        words.append(prefix + "-".join(parts))
-    return " ".join(words)
-
-
-@functools.cache
-def _country_names() -> dict[str, str]:
-    """An English name per ISO code, from the import's lookup table of names (io.countries:
-    several per code, lower-cased, some German or Italian): the short name that the
-    official one contains ("germany" in "federal republic of germany"), else the
-    shortest, never an alpha-3 code."""
-    by_code: dict[str, list[str]] = {}
-    for name, code in COUNTRY_NAMES.items():
-        if len(name) > 3:
-            by_code.setdefault(code, []).append(name)
-    names = {}
-    for code, candidates in by_code.items():
-        if code in _COUNTRY_NAME_PICKS:
-            names[code] = _COUNTRY_NAME_PICKS[code]
-            continue
-
-        def rank(name: str, candidates: list[str] = candidates) -> tuple[bool, bool, int, str]:
-            inside = any(name != other and name in other for other in candidates)
-            return (", " in name, not inside, len(name), name)
-
-        names[code] = _country_title(min(candidates, key=rank))
-    return names
-
-
 def country_display(code: str) -> str:
     """ "Germany (DE)"; a code without a known name (saved before codes were checked) as
     it is."""
     if not code:
         return ""
-    name = _country_names().get(code.upper())
+    name = country_name(code)
     return f"{name} ({code.upper()})" if name else code
 
 

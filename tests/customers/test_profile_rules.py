@@ -609,3 +609,16 @@ def test_the_add_form_shows_every_field_error_at_once(owner_client, store):
     )
     errors = response.context["form"].errors
     assert "country" in errors and "customer_since" in errors
+
+
+def test_country_names_follow_the_interface_language():
+    from django.utils import translation
+
+    from customers.views.profile import country_display
+
+    assert country_display("de") == "Germany (DE)"
+    with translation.override("de"):
+        assert country_display("DE") == "Deutschland (DE)"
+    with translation.override("it"):
+        assert country_display("CH") == "Svizzera (CH)"
+    assert country_display("XX") == "XX" and country_display("") == ""
