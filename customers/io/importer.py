@@ -259,7 +259,10 @@ class ColumnPlan:
                     "found": ", ".join(h for h in header if h)[:300],
                 }
             )
+        from ..services.setup import reserved_field_keys  # the services import the formats
+
         definitions = {f.key: f for f in CustomField.objects.filter(store=store)}
+        reserved = reserved_field_keys()
         custom = []
         ignored_known = {h.lower() for h in resource.ignored_headers}
         ignored_known.update(c.column_name.lower() for c in resource.columns() if c.readonly)
@@ -275,6 +278,17 @@ class ColumnPlan:
                 choices = _header_choices(name, field_type, match.groupdict().get("choices"))
                 if field_type == "choice" and not choices:
                     field_type = "text"  # a choice field without its choices: keep the text
+                if key not in definitions and key in reserved:
+                    # A new field may not take a built-in column's name (the setup page
+                    # gives such a label "email_2"); an existing one keeps its key.
+                    raise FileProblem(
+                        _(
+                            "Column “%(column)s”: “%(key)s” is the name of a built-in "
+                            "customer column, so a new custom field cannot use it as its key. "
+                            "Change the key in the header, for example to “%(key)s_2”."
+                        )
+                        % {"column": name, "key": key}
+                    )
                 custom.append(
                     CustomColumn(key, label[:100], index, definitions.get(key), field_type, choices)
                 )

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export.widgets import Widget
 
+from ..services import CUSTOMER_SINCE_SKEW
 from .countries import COUNTRY_CODES, COUNTRY_NAMES
 
 # A spreadsheet runs a cell starting with one of these as a formula.
@@ -235,6 +236,20 @@ class DateTimeWidget(Widget):
         if value is None:
             return ""
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class PastDateTimeWidget(DateTimeWidget):
+    """A moment that has happened ("customer since"): a date in the future is a mistake in
+    the file (often a day and month read the wrong way round), not a plan."""
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> datetime | None:
+        moment = super().clean(value, row, **kwargs)
+        if moment is not None and moment > timezone.now() + CUSTOMER_SINCE_SKEW:
+            raise ValueError(
+                _("“%(value)s” is in the future; it must be a date that has passed.")
+                % {"value": cell_text(value)}
+            )
+        return moment
 
 
 def tags_parse(text: str) -> list[str]:

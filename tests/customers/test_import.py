@@ -610,3 +610,29 @@ def test_command_with_a_forced_format_and_skip(store):
 def test_command_refuses_a_missing_file(store):
     with pytest.raises(CommandError, match="No such file"):
         call_command("import_customers", "--store=alpha", "/nonexistent.csv")
+
+
+@pytest.mark.django_db
+def test_a_customer_since_in_the_future_is_a_cell_error(store):
+    result = run(
+        store,
+        "Email,Customer Since\nfuture@example.org,2999-01-01\npast@example.org,2020-01-01\n",
+        format_name="native",
+    )
+    assert [(e["row"], e["column"]) for e in result.errors] == [(2, "Customer Since")]
+    assert "in the future" in result.errors[0]["message"]
+    assert Customer.objects.filter(email="past@example.org").exists()
+    assert not Customer.objects.filter(email="future@example.org").exists()
+
+
+@pytest.mark.django_db
+def test_a_new_custom_field_cannot_take_a_built_in_columns_key(store):
+    from customers.models import CustomField
+
+    with pytest.raises(FileProblem, match="built-in customer column"):
+        run(store, "Email,Mail (custom.email)\na@example.org,x\n", format_name="native")
+    # A field that already has such a key (made before the rule) still imports.
+    CustomField.objects.create(store=store, key="phone", label="Phone", field_type="text")
+    result = run(store, "Email,Phone (custom.phone)\na@example.org,123\n", format_name="native")
+    assert not result.errors
+    assert customer("a@example.org").custom_fields == {"phone": "123"}
