@@ -19,6 +19,7 @@ from .models import (
     CustomFieldType,
     GroupKind,
 )
+from .selectors_setup import default_group_names
 from .services import country_clean
 
 CUSTOM_FIELD_PREFIX = "cf_"
@@ -150,14 +151,10 @@ class CustomerForm(forms.Form):
     @staticmethod
     def _group_help_text(store: Store) -> str:
         """Names the store's default groups as they are called now: they can be renamed."""
-        names = dict(
-            CustomerGroup.objects.filter(
-                store=store, kind__in=[GroupKind.GUESTS, GroupKind.STANDARD]
-            ).values_list("kind", "name")
-        )
+        names = default_group_names(store=store)
         return _("Empty: “%(guests)s” for guests, “%(standard)s” for registered accounts.") % {
-            "guests": names.get(GroupKind.GUESTS) or GroupKind.GUESTS.label,
-            "standard": names.get(GroupKind.STANDARD) or GroupKind.STANDARD.label,
+            "guests": names[GroupKind.GUESTS],
+            "standard": names[GroupKind.STANDARD],
         }
 
     @property

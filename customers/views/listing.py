@@ -88,6 +88,14 @@ def _html_join(pattern: str, rows: Iterable[tuple]) -> SafeString:
     )
 
 
+def _hidden_inputs(query: QueryDict, leave_out: Iterable[str] = ()) -> SafeString:
+    """The query's parameters as hidden inputs, for a form that must keep them."""
+    return _html_join(
+        '<input type="hidden" name="{}" value="{}">',
+        ((key, value) for key, values in query.lists() if key not in leave_out for value in values),
+    )
+
+
 def _page_number(value: str | None) -> int:
     return int(value) if value and value.isdigit() and 0 < int(value) < 1_000_000 else 1
 
@@ -158,15 +166,7 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
             "search_value": query.get("q", ""),
             "filter_hidden_inputs": ""
             if panel_open
-            else _html_join(
-                '<input type="hidden" name="{}" value="{}">',
-                (
-                    (key, value)
-                    for key, values in query.lists()
-                    if key not in {"q", "sort"}
-                    for value in values
-                ),
-            ),
+            else _hidden_inputs(query, leave_out={"q", "sort"}),
             "chips": chips,
             "page": page,
             "count": count,
@@ -188,10 +188,7 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
             if page.has_previous
             else None,
             # Repeated markup joined here: a template loop costs a node per value.
-            "jump_inputs": _html_join(
-                '<input type="hidden" name="{}" value="{}">',
-                ((key, value) for key, values in query.lists() for value in values),
-            ),
+            "jump_inputs": _hidden_inputs(query),
             "bulk_actions": bulk_actions,
             "bulk_action_options": _html_join('<option value="{}">{}</option>', bulk_actions),
             "rows_html": customer_rows_html(

@@ -4,10 +4,9 @@ side-by-side merge, and the page of a profile that was merged away or deleted.""
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from storefront_crm.errors import ServiceError
@@ -30,17 +29,7 @@ from ..services.merge import (
     merge_refusals,
     merge_rows,
 )
-from .profile import custom_field_display, customer_or_404, profile_redirect
-
-
-class CustomerGone(Http404):
-    """No profile with this id in the store (raised by ``profile.customer_or_404``). Still
-    a plain 404 where nothing renders it; ``customer_gone_page`` says, when the store's
-    activity knows, that the profile was merged into another or deleted."""
-
-    def __init__(self, customer_id: int) -> None:
-        super().__init__(_("No customer with this number."))
-        self.customer_id = customer_id
+from .profile import CustomerGone, custom_field_display, customer_or_404, profile_redirect
 
 
 def customer_gone_page(request: HttpRequest, customer_id: int) -> HttpResponse | None:
@@ -65,8 +54,9 @@ def customer_gone_page(request: HttpRequest, customer_id: int) -> HttpResponse |
 
 
 class CustomerGoneMiddleware:
-    """Renders ``CustomerGone`` from any panel view as the friendly page (add after
-    ``storefront_crm.tenancy.StoreMiddleware`` in ``MIDDLEWARE``)."""
+    """Renders ``CustomerGone`` (raised by ``profile.customer_or_404``) from any panel view
+    as the friendly page (after ``storefront_crm.tenancy.StoreMiddleware`` in
+    ``MIDDLEWARE``)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -101,13 +91,7 @@ def customer_duplicates(request: HttpRequest, store_slug: str) -> HttpResponse:
 @permission_required("customers.merge")
 def customer_merge_pick(request: HttpRequest, store_slug: str, customer_id: int) -> HttpResponse:
     """Choose the profile to merge with this one, by its email or id."""
-    try:
-        customer = customer_or_404(customer_id)
-    except CustomerGone as gone:
-        page = customer_gone_page(request, gone.customer_id)
-        if page is None:
-            raise
-        return page
+    customer = customer_or_404(customer_id)
     form = MergePickForm(request.GET or None)
     if form.is_valid():
         try:
@@ -135,14 +119,9 @@ def customer_merge_view(
     """Side by side: the merchant picks which value of each differing field to keep. What
     refuses the merge whatever is chosen shows before Merge, and Merge is disabled then."""
     store = request.store
-    try:
-        survivor = customer_or_404(survivor_id)
-        duplicate = customer_or_404(duplicate_id)
-    except CustomerGone as gone:  # Back after the merge: say where the duplicate went
-        page = customer_gone_page(request, gone.customer_id)
-        if page is None:
-            raise
-        return page
+    # Back after the merge: CustomerGoneMiddleware says where the duplicate went.
+    survivor = customer_or_404(survivor_id)
+    duplicate = customer_or_404(duplicate_id)
     refusals = [
         error.message
         for error in merge_refusals(store=store, survivor=survivor, duplicate=duplicate)

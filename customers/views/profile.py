@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import translation
@@ -66,13 +66,20 @@ HISTORY_ORDERS = 50  # rows per page of the order history and of the activity lo
 HISTORY_EVENTS = 100
 
 
+class CustomerGone(Http404):
+    """No profile with this id in the store. Still a plain 404 where nothing renders it;
+    ``merge.CustomerGoneMiddleware`` says, when the store's activity knows, that the
+    profile was merged into another or deleted."""
+
+    def __init__(self, customer_id: int) -> None:
+        super().__init__(_("No customer with this number."))
+        self.customer_id = customer_id
+
+
 def customer_or_404(customer_id: int) -> Customer:
     # The scoped manager limits the lookup to request.store: a foreign id is a 404.
     customer = Customer.objects.select_related("group").filter(pk=customer_id).first()
     if customer is None:
-        from .merge import CustomerGone  # merge imports this module
-
-        # A 404 that can say the profile was merged away or deleted.
         raise CustomerGone(customer_id)
     return customer
 
