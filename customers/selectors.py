@@ -34,10 +34,6 @@ def store_overview(*, store: Store) -> dict[str, Any]:
     }
 
 
-def customer_list(*, store: Store) -> QuerySet[Customer]:
-    return Customer.objects.filter(store=store).select_related("group").prefetch_related("tags")
-
-
 def customer_group_choices(*, store: Store) -> list[CustomerGroup]:
     return list(CustomerGroup.objects.filter(store=store))
 
@@ -95,11 +91,14 @@ NEVER_ORDERED = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 class SortColumn:
     expression: Any
     field: models.Field
-    value_of: Callable[[Customer], Any]
+    value_of: Callable[["Customer | CustomerRow"], Any]
 
 
 def _column(name: str) -> SortColumn:
-    return SortColumn(F(name), Customer._meta.get_field(name), attrgetter(name))
+    field = Customer._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"{name} is not a column of Customer")
+    return SortColumn(F(name), field, attrgetter(name))
 
 
 SORTS: dict[str, tuple[SortColumn, ...]] = {
@@ -168,7 +167,15 @@ class RowCompare(Func):
         self.row_query = isinstance(values, QuerySet)
         super().__init__(*(column.expression for column in columns), *rhs)
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, list[Any]]:
         parts, params = [], []
         for expression in self.get_source_expressions():
             sql, expression_params = compiler.compile(expression)
@@ -179,8 +186,8 @@ class RowCompare(Func):
         return f"({', '.join(lhs)}) {self.operator} {right}", params
 
 
-def cursor_encode(sort: ListSort, customer: Customer) -> str:
-    values = [column.value_of(customer) for column in sort.columns]
+def cursor_encode(sort: ListSort, row: "Customer | CustomerRow") -> str:
+    values = [column.value_of(row) for column in sort.columns]
     payload = [
         value.isoformat() if isinstance(value, dt.datetime) else str(value) for value in values
     ]
@@ -440,11 +447,14 @@ def customer_count_hint(customers: QuerySet[Customer]) -> CountHint:
             cursor.nextset()
             plan = cursor.fetchone()[0]
         else:  # server-side binding: one statement per query
-            sql, params = _matching_sql(customers)
-            cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT {EXACT_COUNT_LIMIT + 1}) b", params)
+            matching_sql, matching_params = _matching_sql(customers)
+            cursor.execute(
+                f"SELECT count(*) FROM ({matching_sql} LIMIT {EXACT_COUNT_LIMIT + 1}) b",
+                matching_params,
+            )
             bounded, plan = cursor.fetchone()[0], None
             if bounded > EXACT_COUNT_LIMIT:
-                cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+                cursor.execute(f"EXPLAIN (FORMAT JSON) {matching_sql}", matching_params)
                 plan = cursor.fetchone()[0]
     return _count_hint(bounded, plan)
 

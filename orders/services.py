@@ -77,7 +77,7 @@ def _stats_update(store: Store, customers: Any) -> int:
             output_field=output,
         )
 
-    money = DecimalField(max_digits=14, decimal_places=2)
+    money: DecimalField = DecimalField(max_digits=14, decimal_places=2)
     return customers.update(
         orders_count=Coalesce(per_customer(Count("id"), IntegerField()), 0),
         # Rounded: SQLite sums money as floating point (100.10 + 81.73 = 181.8299…), which

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.core.files.base import File
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.models import Q
 from django.db.models.sql import UpdateQuery
 from django.db.models.sql.constants import CURSOR
 from django.utils import timezone
@@ -95,7 +96,7 @@ class JobContext:
                 cursor.execute("SET lock_timeout = '1s'")
         query = UpdateQuery(Job)
         query.add_update_values(values)
-        query.add_filter("pk", self.job.pk)
+        query.add_q(Q(pk=self.job.pk))
         try:
             query.get_compiler(connection=self._aside).execute_sql(CURSOR)
         except DatabaseError:

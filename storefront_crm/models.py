@@ -21,7 +21,7 @@ CURRENCY_CHOICES = [
 ]
 
 
-def store_foreign_key(*, checked_through_parent: bool = False) -> models.ForeignKey:
+def store_foreign_key(*, checked_through_parent: bool = False) -> "models.ForeignKey[Store, Store]":
     """The ``store`` column of a store-owned model.
 
     Not indexed on its own: every index and unique constraint of these tables starts with

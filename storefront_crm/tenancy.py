@@ -11,16 +11,16 @@ and ``request.membership`` and runs the view inside the store's scope. Each pane
 declares the permission it needs with ``@permission_required("customers.view")``.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache, wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import connection, models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -28,6 +28,8 @@ from django_scopes import scope, scopes_disabled
 
 from .auth import user_prefetched
 from .models import Membership, Role, Store, User
+
+ModelT = TypeVar("ModelT", bound=models.Model)
 
 ADMIN_PREFIX = "/" + settings.ADMIN_URL
 
@@ -111,15 +113,19 @@ def membership_with_user(user_id: Any, store_slug: str) -> Membership | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    instances = []
-    start = 0
-    for model in (Membership, Store, User):
-        names = [field.attname for field in model._meta.concrete_fields]
-        instances.append(model.from_db(connection.alias, names, row[start : start + len(names)]))
-        start += len(names)
-    membership, store, user = instances
+    membership, end = _instance_from_row(Membership, row, 0)
+    store, end = _instance_from_row(Store, row, end)
+    user, _end = _instance_from_row(User, row, end)
     membership._state.fields_cache.update(store=store, user=user)
     return membership
+
+
+def _instance_from_row(model: type[ModelT], row: Sequence[Any], start: int) -> tuple[ModelT, int]:
+    """The ``model`` instance whose concrete columns start at ``row[start]``, and where the
+    next one starts."""
+    names = [field.attname for field in model._meta.concrete_fields]
+    end = start + len(names)
+    return model.from_db(connection.alias, names, row[start:end]), end
 
 
 @cache

@@ -273,7 +273,10 @@ def custom_fields_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, li
 
 
 def _email_free(store: Store, email: str, *, except_pk: int | None = None) -> None:
-    other = Customer.objects.filter(store=store, email=email).exclude(pk=except_pk).first()
+    others = Customer.objects.filter(store=store, email=email)
+    if except_pk is not None:
+        others = others.exclude(pk=except_pk)
+    other = others.first()
     if other is not None:
         raise EmailTaken(
             _("Another customer of this store already has the email “%(email)s”.")

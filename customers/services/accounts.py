@@ -118,9 +118,10 @@ def email_confirmation_customer(*, store: Store, token: str) -> Customer | None:
         return None
     if not isinstance(data, dict) or data.get("store") != store.pk:
         return None
-    return Customer.objects.filter(
-        store=store, pk=data.get("customer"), email=data.get("email")
-    ).first()
+    customer_id, email = data.get("customer"), data.get("email")
+    if not isinstance(customer_id, int) or not isinstance(email, str):
+        return None
+    return Customer.objects.filter(store=store, pk=customer_id, email=email).first()
 
 
 @transaction.atomic
@@ -222,8 +223,8 @@ def shopper_login_email_follow(
 
 def shopper_identity_get_or_create(*, store: Store, customer: Customer) -> User:
     """The customer's storefront login identity (a per-store User, never staff)."""
-    if customer.user_id is not None:
-        user = customer.user
+    user = customer.user  # None without a login, and then without a query
+    if user is not None:
         if user.store_id != store.pk or user.is_staff or user.is_superuser:
             raise ServiceError(_("This customer's login is not a storefront login."))
         return user

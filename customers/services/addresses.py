@@ -8,7 +8,7 @@ customer with addresses of a kind always has one to preselect.
 
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -37,8 +37,9 @@ def _address_clean(kind: str, fields: dict[str, Any]) -> dict[str, str]:
     # the same ISO 3166-1 rule as the customer's own country
     cleaned["country"] = country_clean(cleaned["country"])
     for name, value in cleaned.items():
-        limit = Address._meta.get_field(name).max_length
-        if len(value) > limit:
+        field = Address._meta.get_field(name)
+        limit = field.max_length if isinstance(field, models.CharField) else None
+        if limit is not None and len(value) > limit:
             raise ServiceError(
                 ngettext(
                     "At most %(limit)d character, not %(length)d.",
@@ -59,9 +60,10 @@ def _customer_lock(store: Store, customer: Customer) -> None:
 
 
 def _default_take(store: Store, customer: Customer, kind: str, address_pk: int | None) -> None:
-    Address.objects.filter(store=store, customer=customer, kind=kind, is_default=True).exclude(
-        pk=address_pk
-    ).update(is_default=False)
+    defaults = Address.objects.filter(store=store, customer=customer, kind=kind, is_default=True)
+    if address_pk is not None:
+        defaults = defaults.exclude(pk=address_pk)
+    defaults.update(is_default=False)
 
 
 @transaction.atomic

@@ -514,13 +514,13 @@ def merge_account_rows(
     """The account rows of the merge page: no choice, the merge decides (``result``)."""
     registered = AccountType.REGISTERED in (survivor.account_type, duplicate.account_type)
     account = AccountType.REGISTERED if registered else AccountType.GUEST
-    logins = [_shopper_login(store, survivor), _shopper_login(store, duplicate)]
-    if all(logins) and logins[0].pk != logins[1].pk:
+    kept_login, other_login = _shopper_login(store, survivor), _shopper_login(store, duplicate)
+    if kept_login is not None and other_login is not None and kept_login.pk != other_login.pk:
         login_result = _("Both have one: cannot merge")
-    elif logins[1] is not None and logins[0] is None:
+    elif other_login is not None and kept_login is None:
         login_result = _("Moves to the kept profile")
     else:
-        login_result = _display(logins[0] is not None)
+        login_result = _display(kept_login is not None)
     if survivor.email_confirmed == duplicate.email_confirmed:
         confirmed_result = _display(survivor.email_confirmed)
     else:
@@ -540,8 +540,8 @@ def merge_account_rows(
         },
         {
             "label": _("Storefront login"),
-            "survivor_display": _display(logins[0] is not None),
-            "duplicate_display": _display(logins[1] is not None),
+            "survivor_display": _display(kept_login is not None),
+            "duplicate_display": _display(other_login is not None),
             "result": login_result,
         },
     ]

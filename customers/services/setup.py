@@ -93,9 +93,10 @@ def _name_clean(name: str, *, max_length: int, field: str) -> str:
 
 
 def _group_name_free(store: Store, name: str, *, except_pk: int | None = None) -> None:
-    other = (
-        CustomerGroup.objects.filter(store=store, name__iexact=name).exclude(pk=except_pk).first()
-    )
+    others = CustomerGroup.objects.filter(store=store, name__iexact=name)
+    if except_pk is not None:
+        others = others.exclude(pk=except_pk)
+    other = others.first()
     if other is not None:
         # The existing group's own spelling: "qa group" typed, "QA Group" is what exists.
         raise ServiceError(
@@ -752,7 +753,10 @@ def custom_field_create(
 
 
 def _label_free(store: Store, label: str, *, except_pk: int | None = None) -> None:
-    if CustomField.objects.filter(store=store, label__iexact=label).exclude(pk=except_pk).exists():
+    others = CustomField.objects.filter(store=store, label__iexact=label)
+    if except_pk is not None:
+        others = others.exclude(pk=except_pk)
+    if others.exists():
         raise ServiceError(
             _("Another custom field is already called “%(label)s”.") % {"label": label},
             field="label",
