@@ -35,7 +35,7 @@ from customers.io.formats import ShopifyResource
 from customers.io.importer import ImportOptions, customers_import
 from customers.io.writer import CUSTOMER_COLUMNS, rows_copy
 from customers.models import Customer, CustomerGroup, GroupKind
-from customers.services import group_defaults_create
+from customers.services.groups import group_defaults_create
 from storefront_crm.models import Store
 from storefront_crm.tenancy import all_stores, store_scope
 

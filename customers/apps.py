@@ -9,7 +9,7 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         from storefront_crm.services import store_setup_step
 
-        from .services import group_defaults_create
+        from .services.groups import group_defaults_create
 
         store_setup_step(group_defaults_create)
 
@@ -19,8 +19,9 @@ class CustomersConfig(AppConfig):
         from .search_text import sqlite_functions_register
         from .services import (
             bulk,  # noqa: F401  (registers the "customers.bulk" job)
+            custom_fields,  # noqa: F401  (the custom field deletion job)
+            groups,  # noqa: F401  (the group deletion job)
             merge,  # noqa: F401  (the duplicate search job)
-            setup,  # noqa: F401  (group / custom field deletion jobs)
         )
 
         connection_created.connect(sqlite_functions_register, dispatch_uid="customers_sqlite")

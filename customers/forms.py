@@ -20,7 +20,7 @@ from .models import (
     GroupKind,
 )
 from .selectors_setup import default_group_names
-from .services import country_clean
+from .services.customers import country_clean
 
 CUSTOM_FIELD_PREFIX = "cf_"
 YES_NO_CHOICES = [("", "—"), ("yes", _("Yes")), ("no", _("No"))]

@@ -1,7 +1,8 @@
 """Forms of the setup pages: groups, the store's tags, custom fields.
 
 They check the shape of the input; the rules (unique names, limits, values in use) are the
-services' (``customers.services.setup``), whose errors the views put on these forms.
+services' (``customers.services.groups``, ``.tags`` and ``.custom_fields``), whose errors
+the views put on these forms.
 """
 
 from decimal import Decimal

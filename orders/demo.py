@@ -48,8 +48,11 @@ from customers.models import (
     CustomFieldType,
     TaggedCustomer,
 )
-from customers.services import customer_create, note_add, tags_ensure
-from customers.services.setup import custom_field_create, group_create
+from customers.services.custom_fields import custom_field_create
+from customers.services.customers import customer_create
+from customers.services.groups import group_create
+from customers.services.notes import note_add
+from customers.services.tags import tags_ensure
 from storefront_crm.errors import ServiceError
 from storefront_crm.models import Membership, Role, Store, User
 from storefront_crm.services import membership_set, store_create

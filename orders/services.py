@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
-from customers.services import activity_record, customer_get_or_create_for_order, email_validate
+from customers.services.activity import activity_record
+from customers.services.customers import customer_get_or_create_for_order, email_validate
 from storefront_crm.errors import ServiceError
 from storefront_crm.models import Store
 

@@ -53,7 +53,7 @@ class StoreFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def defaults(self, create, extracted, **kwargs):
         if create:
-            from customers.services import group_defaults_create
+            from customers.services.groups import group_defaults_create
             from storefront_crm.tenancy import store_scope
 
             with store_scope(self):

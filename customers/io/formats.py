@@ -150,7 +150,7 @@ class CustomerResource(resources.ModelResource):
         row["Email"] = email.strip().lower()
 
     def after_init_instance(self, instance: Customer, new: bool, row: Any, **kwargs: Any) -> None:
-        from ..services import group_default
+        from ..services.groups import group_default
 
         instance.store = self.store
         if new:
@@ -159,7 +159,8 @@ class CustomerResource(resources.ModelResource):
 
     def after_save_instance(self, instance: Customer, row: Any, **kwargs: Any) -> None:
         from ..models import Address
-        from ..services import customer_tags_add, note_add
+        from ..services.notes import note_add
+        from ..services.tags import customer_tags_add
 
         if kwargs.get("dry_run"):
             return

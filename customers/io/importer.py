@@ -47,6 +47,11 @@ from ..models import (
     GroupKind,
     TaggedCustomer,
 )
+from ..services.custom_fields import (
+    custom_field_choices_clean,
+    custom_field_value_clean,
+    reserved_field_keys,
+)
 from .formats import (
     ADDRESS_KINDS,
     ADDRESS_PARTS,
@@ -259,8 +264,6 @@ class ColumnPlan:
                     "found": ", ".join(h for h in header if h)[:300],
                 }
             )
-        from ..services.setup import reserved_field_keys  # the services import the formats
-
         definitions = {f.key: f for f in CustomField.objects.filter(store=store)}
         reserved = reserved_field_keys()
         custom = []
@@ -300,8 +303,6 @@ class ColumnPlan:
 def _header_choices(header: str, field_type: str, text: str | None) -> list[str]:
     """The choices a native header gives a new choice field, checked like the setup
     page's."""
-    from ..services.setup import custom_field_choices_clean
-
     if field_type != "choice" or not text:
         return []
     try:
@@ -330,8 +331,6 @@ def _split_name(full: str) -> tuple[str, str]:
 
 def _custom_value(column: CustomColumn, text: str) -> Any:
     """A custom field cell, by the field's type (a field new to the store is text)."""
-    from ..services.setup import custom_field_value_clean
-
     definition = column.definition or CustomField(
         key=column.key, label=column.label, field_type=column.field_type, choices=column.choices
     )

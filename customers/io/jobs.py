@@ -19,7 +19,7 @@ from storefront_crm.jobs import JobContext, JobFailed, job_handler
 from storefront_crm.models import Job, Store
 
 from ..models import Customer
-from ..services import activity_record
+from ..services.activity import activity_record
 from .exporter import customers_export
 from .importer import ImportOptions, ImportResult, customers_import, import_summary_lines
 

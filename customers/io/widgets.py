@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export.widgets import Widget
 
-from ..services import CUSTOMER_SINCE_SKEW
+from ..services.customers import CUSTOMER_SINCE_SKEW
 from .countries import COUNTRY_CODES, COUNTRY_NAMES
 
 # A spreadsheet runs a cell starting with one of these as a formula.

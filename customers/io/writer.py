@@ -36,7 +36,8 @@ from ..models import (
     GroupKind,
     TaggedCustomer,
 )
-from ..services import group_defaults_create, tags_ensure
+from ..services.groups import group_defaults_create
+from ..services.tags import tags_ensure
 from .formats import ADDRESS_PARTS
 from .importer import ColumnPlan, ImportResult, PreparedRow
 

@@ -13,7 +13,7 @@ from storefront_crm.errors import ServiceError
 from storefront_crm.models import Store, User
 
 from ..models import Customer
-from . import activity_record
+from .activity import activity_record
 
 EMAIL_CONFIRM_SALT = "customers.email-confirm"
 EMAIL_CONFIRM_MAX_AGE = 3 * 24 * 3600  # a confirmation link works for three days

@@ -16,7 +16,8 @@ from storefront_crm.errors import ServiceError
 from storefront_crm.models import Store
 
 from ..models import ADDRESS_PARTS, Address, AddressKind, Customer
-from . import activity_record, country_clean
+from .activity import activity_record
+from .customers import country_clean
 
 # A saved address is one an order could be shipped or billed to.
 ADDRESS_REQUIRED = ("line1", "city", "country")

@@ -30,7 +30,7 @@ from storefront_crm.models import Job, Store
 from ..conditions import Condition, conditions_to_json
 from ..models import ActivityEvent, Customer, CustomerGroup, CustomerTag, TaggedCustomer
 from ..selectors import customers_for_job_params
-from . import tag_names_clean, tags_ensure
+from .tags import tag_names_clean, tags_ensure
 
 CHUNK_SIZE = 1000
 

@@ -31,7 +31,9 @@ from ..models import (
     GroupKind,
     TaggedCustomer,
 )
-from . import _email_free, activity_record, email_validate, group_default
+from .activity import activity_record
+from .customers import email_free_check, email_validate
+from .groups import group_default
 
 SURVIVOR = "survivor"
 DUPLICATE = "duplicate"
@@ -239,7 +241,7 @@ def customer_merge(
     gone_summary = {"id": gone.pk, "email": gone.email, "name": gone.full_name}
     gone.delete()
 
-    _email_free(store, values["email"], except_pk=keep.pk)
+    email_free_check(store, values["email"], except_pk=keep.pk)
     for name, value in values.items():
         setattr(keep, name, value)
     keep.group = group

@@ -39,18 +39,6 @@ from ..models import (
 )
 from ..selectors import customer_notes
 from ..selectors_profile import cursor_of, history_page
-from ..services import (
-    EmailTaken,
-    customer_create,
-    customer_delete,
-    customer_tags_add,
-    customer_tags_remove,
-    customer_update,
-    note_add,
-    note_changeable_by,
-    note_delete,
-    note_edit,
-)
 from ..services.accounts import (
     customer_active_set,
     customer_block_set,
@@ -59,6 +47,9 @@ from ..services.accounts import (
     email_confirmation_send,
     impersonation_refusal,
 )
+from ..services.customers import EmailTaken, customer_create, customer_delete, customer_update
+from ..services.notes import note_add, note_changeable_by, note_delete, note_edit
+from ..services.tags import customer_tags_add, customer_tags_remove
 
 PROFILE_ORDERS = 25  # the rest is one click away: the customer's order history
 PROFILE_EVENTS = 50

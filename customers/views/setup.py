@@ -26,21 +26,14 @@ from ..selectors_setup import (
     groups_with_member_counts,
     tags_with_customer_counts,
 )
-from ..services.setup import (
-    TagNameTaken,
+from ..services.custom_fields import (
     custom_field_create,
     custom_field_delete_request,
     custom_field_move,
     custom_field_update,
-    discount_display,
-    group_create,
-    group_delete_request,
-    group_update,
-    tag_create,
-    tag_delete,
-    tag_merge,
-    tag_rename,
 )
+from ..services.groups import discount_display, group_create, group_delete_request, group_update
+from ..services.tags import TagNameTaken, tag_create, tag_delete, tag_merge, tag_rename
 
 # --- Groups ---------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from storefront_crm.tenancy import permission_required
 
 from ..models import ActivityEvent
 from ..selectors_profile import history_page
-from ..services.setup import discount_display
+from ..services.groups import discount_display
 
 EVENTS_PER_PAGE = 100
 

@@ -37,7 +37,7 @@ from django.utils.translation import gettext_noop
 from customers.io.formats import ADDRESS_KINDS, ADDRESS_PARTS
 from customers.io.reader import FileInfo, FileProblem, file_sniff, rows_read
 from customers.models import AccountType, ActivityEvent, Customer, CustomerSource
-from customers.services import group_default
+from customers.services.groups import group_default
 from storefront_crm.models import Store
 
 from ..models import (

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers.services import activity_record
+from customers.services.activity import activity_record
 from storefront_crm.errors import ServiceError
 from storefront_crm.jobs import JobContext, JobFailed, job_handler
 

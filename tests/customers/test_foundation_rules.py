@@ -2,14 +2,8 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from customers.models import Customer, CustomerGroup, CustomerTag, GroupKind
-from customers.services import (
-    EmailTaken,
-    TagLimitExceeded,
-    customer_create,
-    customer_tags_add,
-    customer_update,
-    tags_ensure,
-)
+from customers.services.customers import EmailTaken, customer_create, customer_update
+from customers.services.tags import TagLimitExceeded, customer_tags_add, tags_ensure
 from storefront_crm.errors import ServiceError
 from storefront_crm.tenancy import store_scope
 from tests.factories import CustomerFactory

@@ -16,9 +16,9 @@ from customers.models import (
     CustomerNote,
     TaggedCustomer,
 )
-from customers.services import customer_tags_add
 from customers.services.accounts import shop_scope, shopper_identity_get_or_create
 from customers.services.merge import MergeRefused, customer_merge, duplicate_groups_find
+from customers.services.tags import customer_tags_add
 from orders.models import Order, OrderStatus
 from orders.services import ItemInput, order_create
 from tests.factories import (

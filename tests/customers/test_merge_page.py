@@ -11,8 +11,8 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from customers.models import AccountType, Customer, CustomerGroup, GroupKind
-from customers.services import customer_delete
 from customers.services.accounts import shopper_identity_get_or_create
+from customers.services.customers import customer_delete
 from customers.services.merge import (
     MERGED_AWAY,
     MergeRefused,

@@ -20,19 +20,18 @@ from customers.models import (
     CustomFieldType,
     GroupKind,
 )
-from customers.services import (
-    customer_create,
-    customer_get_or_create_for_order,
-    customer_update,
-    note_delete,
-    note_edit,
-)
 from customers.services.accounts import (
     customer_active_set,
     customer_email_confirm,
     customer_impersonation_start,
     email_confirmation_send,
 )
+from customers.services.customers import (
+    customer_create,
+    customer_get_or_create_for_order,
+    customer_update,
+)
+from customers.services.notes import note_delete, note_edit
 from customers.views.profile import country_display, event_sentence
 from storefront_crm.errors import ServiceError
 from storefront_crm.formatting import date_format

@@ -8,13 +8,6 @@ import pytest
 from django.core import signing
 
 from customers.models import ActivityEvent, Customer, CustomFieldType
-from customers.services import (
-    EmailTaken,
-    custom_field_values_clean,
-    customer_create,
-    customer_delete,
-    customer_update,
-)
 from customers.services.accounts import (
     EMAIL_CONFIRM_SALT,
     customer_active_set,
@@ -24,6 +17,13 @@ from customers.services.accounts import (
     email_confirmation_customer,
     email_confirmation_token,
     shopper_identity_get_or_create,
+)
+from customers.services.custom_fields import custom_field_values_clean
+from customers.services.customers import (
+    EmailTaken,
+    customer_create,
+    customer_delete,
+    customer_update,
 )
 from customers.views.profile import event_sentence
 from orders.models import Order

@@ -17,20 +17,19 @@ from customers.models import (
     CustomFieldType,
     GroupKind,
 )
-from customers.services import TagLimitExceeded
-from customers.services.setup import (
+from customers.services.custom_fields import (
     custom_field_create,
     custom_field_update,
+    reserved_field_keys,
+)
+from customers.services.groups import (
     discount_display,
     discount_normalised,
     group_create,
     group_discount_set,
     group_rename,
-    reserved_field_keys,
-    tag_create,
-    tag_merge,
-    tag_rename,
 )
+from customers.services.tags import TagLimitExceeded, tag_create, tag_merge, tag_rename
 from storefront_crm.errors import ServiceError
 from storefront_crm.models import Job, JobStatus
 from tests.factories import (
@@ -204,7 +203,7 @@ def test_deleting_a_group_names_the_renamed_standard_group(owner_client, store):
 def test_a_group_deletion_job_names_the_renamed_standard_group(
     owner_client, store, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr("customers.services.setup.GROUP_DELETE_INLINE_MAX", 0)
+    monkeypatch.setattr("customers.services.groups.GROUP_DELETE_INLINE_MAX", 0)
     group = CustomerGroupFactory(store=store, name="Trade")
     CustomerFactory(store=store, group=group)
 
@@ -384,7 +383,7 @@ def test_the_setup_tables_sit_in_a_scrollable_container(owner_client, store, pag
 
 def test_a_stores_default_groups_are_named_in_its_language(unscoped):
     from customers.models import CustomerGroup, GroupKind
-    from customers.services import group_defaults_create
+    from customers.services.groups import group_defaults_create
     from tests.factories import StoreFactory
 
     store = StoreFactory(language="de")

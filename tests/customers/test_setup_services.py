@@ -16,23 +16,29 @@ from customers.models import (
     GroupKind,
     TaggedCustomer,
 )
-from customers.services import TagLimitExceeded, customer_tags_add, tags_ensure
-from customers.services.setup import (
-    TagNameTaken,
+from customers.services.custom_fields import (
     custom_field_create,
     custom_field_delete,
     custom_field_move,
     custom_field_reorder,
     custom_field_update,
     custom_field_value_clean,
+)
+from customers.services.groups import (
     group_create,
     group_delete,
     group_discount_set,
     group_rename,
     group_update,
+)
+from customers.services.tags import (
+    TagLimitExceeded,
+    TagNameTaken,
+    customer_tags_add,
     tag_delete,
     tag_merge,
     tag_rename,
+    tags_ensure,
 )
 from storefront_crm.errors import ServiceError
 from tests.factories import (
@@ -150,7 +156,7 @@ def test_default_groups_cannot_be_deleted(store, owner, kind):
 
 
 def test_group_delete_moves_members_to_standard_with_an_event_each(store, owner, monkeypatch):
-    monkeypatch.setattr("customers.services.setup.GROUP_MOVE_BATCH", 2)  # several batches
+    monkeypatch.setattr("customers.services.groups.GROUP_MOVE_BATCH", 2)  # several batches
     group = CustomerGroupFactory(store=store, name="Wholesale")
     members = CustomerFactory.create_batch(5, store=store, group=group)
     bystander = CustomerFactory(store=store)

@@ -374,7 +374,7 @@ def test_another_stores_ids_are_404(owner_client, store, other_store, unscoped):
 def test_deleting_a_big_group_runs_as_a_job(
     owner_client, store, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr("customers.services.setup.GROUP_DELETE_INLINE_MAX", 2)
+    monkeypatch.setattr("customers.services.groups.GROUP_DELETE_INLINE_MAX", 2)
     group = CustomerGroupFactory(store=store, name="Trade")
     members = CustomerFactory.create_batch(3, store=store, group=group)
 
@@ -393,7 +393,7 @@ def test_deleting_a_big_group_runs_as_a_job(
 
 
 def test_a_default_group_is_refused_before_any_job_starts(owner_client, store, monkeypatch):
-    monkeypatch.setattr("customers.services.setup.GROUP_DELETE_INLINE_MAX", 0)
+    monkeypatch.setattr("customers.services.groups.GROUP_DELETE_INLINE_MAX", 0)
     standard = CustomerGroup.objects.get(store=store, kind=GroupKind.STANDARD)
     CustomerFactory(store=store, group=standard)
 
@@ -406,7 +406,7 @@ def test_a_default_group_is_refused_before_any_job_starts(owner_client, store, m
 def test_deleting_a_field_with_many_values_runs_as_a_job(
     owner_client, store, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr("customers.services.setup.CUSTOM_FIELD_DELETE_INLINE_MAX", 1)
+    monkeypatch.setattr("customers.services.custom_fields.CUSTOM_FIELD_DELETE_INLINE_MAX", 1)
     field = CustomFieldFactory(store=store, key="size", label="Size")
     customers = CustomerFactory.create_batch(
         2, store=store, custom_fields={"size": "L", "colour": "red"}

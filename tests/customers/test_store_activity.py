@@ -10,8 +10,10 @@ from django.urls import reverse
 
 from customers.io.importer import ImportOptions, customers_import
 from customers.models import ActivityEvent
-from customers.services import customer_delete
-from customers.services.setup import custom_field_create, group_create, tag_rename
+from customers.services.custom_fields import custom_field_create
+from customers.services.customers import customer_delete
+from customers.services.groups import group_create
+from customers.services.tags import tag_rename
 from storefront_crm.jobs import job_execute, job_start
 from storefront_crm.tenancy import store_scope
 from tests.factories import CustomerFactory, CustomerTagFactory

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from customers.io.exporter import customers_export
 from customers.io.jobs import segment_customers
-from customers.services import activity_record
+from customers.services.activity import activity_record
 from storefront_crm.errors import ServiceError
 from storefront_crm.management.base import StoreCommand
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from customers.services import activity_record
+from customers.services.activity import activity_record
 from orders.io.exporter import ordered_products_export, orders_export
 from storefront_crm.management.base import StoreCommand
 

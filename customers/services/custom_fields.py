@@ -1,10 +1,5 @@
-"""Store-wide setup of the customers area: groups, the store's tags, custom fields.
-
-Every public function validates its rule and raises ``ServiceError`` with a text for
-people, writes in one transaction and records an activity event: per customer where a
-customer's own data changes (a group deleted moves its members), otherwise one store-level
-event (``customer=None``) for the audit trail.
-"""
+"""Custom fields of a store (text, number, date, yes/no, choice) and the rules for their
+values, which the profile form, the import and the filters share."""
 
 import datetime
 import functools
@@ -15,14 +10,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, Func, JSONField, Max, OuterRef, Value
+from django.db.models import Func, JSONField, Max, Value
 from django.db.models.fields.json import KeyTransform
-from django.utils import timezone
-from django.utils.formats import number_format, sanitize_separators
-from django.utils.text import slugify
+from django.utils.formats import sanitize_separators
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -31,449 +23,32 @@ from storefront_crm.jobs import JobContext, job_handler, job_start
 from storefront_crm.models import Job, Store
 
 from ..models import (
-    AccountType,
-    ActivityEvent,
     Customer,
-    CustomerGroup,
-    CustomerTag,
     CustomField,
     CustomFieldType,
-    GroupKind,
-    TaggedCustomer,
 )
 from ..selectors_setup import custom_field_values_count
-from . import TagLimitExceeded, activity_record, group_default, tag_names_clean, tags_ensure
+from .store_setup import setup_name_clean, store_event_record, store_setup_lock
 
-
-class TagNameTaken(ServiceError):
-    """A rename to a name another tag has; ``details["other"]`` is that tag (merge instead)."""
-
-    code = "tag_name_taken"
-
-
-# How many members move per statement when a group is deleted: bounded memory, few queries.
-GROUP_MOVE_BATCH = 2000
-# Above these sizes a deletion runs as a job (still one transaction, in the worker): each
-# changed customer row costs about 0.2 ms of index upkeep, so 100,000 take about 30 s,
-# longer than a web request should.
-GROUP_DELETE_INLINE_MAX = 5000
 CUSTOM_FIELD_DELETE_INLINE_MAX = 20000
 
 
-def _lock_store(store: Store) -> None:
-    # One writer of a store's groups, tags or fields at a time (the same lock tags_ensure
-    # takes), so two requests cannot both pass a uniqueness or limit check.
-    Store.objects.select_for_update().filter(pk=store.pk).first()
-
-
-def _store_event(*, store: Store, actor: Any, verb: str, **data: Any) -> None:
-    # A change to the store's setup rather than to one customer: the audit trail keeps it
-    # without a customer.
-    activity_record(store=store, customer=None, actor=actor, verb=verb, **data)
-
-
-def _name_clean(name: str, *, max_length: int, field: str) -> str:
-    name = " ".join((name or "").split())
-    if not name:
-        raise ServiceError(_("Enter a name."), field=field)
-    if len(name) > max_length:
-        raise ServiceError(
-            ngettext(
-                "A name can have at most %(max)d character.",
-                "A name can have at most %(max)d characters.",
-                max_length,
-            )
-            % {"max": max_length},
-            field=field,
-        )
-    return name
-
-
-# --- Groups ---------------------------------------------------------------------------
-
-
-def _group_name_free(store: Store, name: str, *, except_pk: int | None = None) -> None:
-    others = CustomerGroup.objects.filter(store=store, name__iexact=name)
-    if except_pk is not None:
-        others = others.exclude(pk=except_pk)
-    other = others.first()
-    if other is not None:
-        # The existing group's own spelling: "qa group" typed, "QA Group" is what exists.
-        raise ServiceError(
-            _("Another group of this store is already called “%(name)s”.") % {"name": other.name},
-            field="name",
-        )
-
-
-def discount_clean(value: Any) -> Decimal:
-    """A discount in percent: a Decimal from 0 to 100 with at most two decimal places."""
-    not_a_number = ServiceError(
-        _("Enter the discount as a number from 0 to 100."), field="discount_percent"
-    )
-    if value is None or isinstance(value, bool):
-        raise not_a_number
-    try:
-        discount = Decimal(sanitize_separators(str(value).strip()))
-    except InvalidOperation:
-        raise not_a_number from None
-    if not discount.is_finite():
-        raise not_a_number
-    if not Decimal("0") <= discount <= Decimal("100"):
-        raise ServiceError(_("A discount must be between 0 and 100 %."), field="discount_percent")
-    if discount != discount.quantize(Decimal("0.01")):
-        raise ServiceError(
-            _("A discount can have at most two decimal places."), field="discount_percent"
-        )
-    return discount.quantize(Decimal("0.01"))
-
-
-def discount_normalised(value: Decimal | str | int) -> str:
-    """A discount as plain text without trailing zeros ("12.5", "10"): how activity events
-    store it, so a reader's language can format it (``discount_display``)."""
-    discount = Decimal(str(value))
-    if discount == discount.to_integral_value():
-        discount = discount.quantize(Decimal("1"))  # normalize() would give "1E+1" for 10
-    else:
-        discount = discount.normalize()
-    return format(discount, "f")
-
-
-def discount_display(value: Decimal | str | int) -> str:
-    """A discount for people, in the active language: "12.5" in English, "12,5" in German."""
-    try:
-        normalised = Decimal(discount_normalised(value))
-    except (InvalidOperation, ValueError):
-        return str(value)  # an event written by an older version: show it as it is
-    return number_format(normalised, use_l10n=True)
-
-
-@transaction.atomic
-def group_create(
-    *, store: Store, actor: Any, name: str, discount_percent: Any = Decimal("0")
-) -> CustomerGroup:
-    """A new custom group; its name is unique in the store whatever the letter case."""
-    name = _name_clean(name, max_length=80, field="name")
-    discount = discount_clean(discount_percent)
-    _lock_store(store)
-    _group_name_free(store, name)
-    group = CustomerGroup.objects.create(
-        store=store, name=name, kind=GroupKind.CUSTOM, discount_percent=discount
-    )
-    _store_event(
-        store=store,
-        actor=actor,
-        verb="group.created",
-        group=name,
-        discount_percent=discount_normalised(discount),
-    )
-    return group
-
-
-@transaction.atomic
-def group_rename(*, store: Store, actor: Any, group: CustomerGroup, name: str) -> CustomerGroup:
-    """Rename a group (the defaults too: only their kind is fixed); names stay unique."""
-    _group_of_store(store, group)
-    name = _name_clean(name, max_length=80, field="name")
-    if name == group.name:
-        return group
-    _lock_store(store)
-    _group_name_free(store, name, except_pk=group.pk)
-    old = group.name
-    group.name = name
-    group.save(update_fields=["name"])
-    _store_event(store=store, actor=actor, verb="group.renamed", group=[old, name])
-    return group
-
-
-@transaction.atomic
-def group_discount_set(
-    *, store: Store, actor: Any, group: CustomerGroup, discount_percent: Any
-) -> CustomerGroup:
-    """Set a group's discount: a Decimal percentage from 0 to 100."""
-    _group_of_store(store, group)
-    discount = discount_clean(discount_percent)
-    if discount == group.discount_percent:
-        return group
-    old = group.discount_percent
-    group.discount_percent = discount
-    group.save(update_fields=["discount_percent"])
-    _store_event(
-        store=store,
-        actor=actor,
-        verb="group.discount_set",
-        group=group.name,
-        discount_percent=[discount_normalised(old), discount_normalised(discount)],
-    )
-    return group
-
-
-@transaction.atomic
-def group_update(
-    *, store: Store, actor: Any, group: CustomerGroup, name: str, discount_percent: Any
-) -> CustomerGroup:
-    """Rename and set the discount together: both change or neither does."""
-    group_rename(store=store, actor=actor, group=group, name=name)
-    return group_discount_set(
-        store=store, actor=actor, group=group, discount_percent=discount_percent
-    )
-
-
-@transaction.atomic
-def group_delete(*, store: Store, actor: Any, group: CustomerGroup) -> int:
-    """Delete a custom group; its members move to Standard, each with a "group changed"
-    event on their activity log. Guests and Standard cannot be deleted. Returns how many
-    customers moved."""
-    _group_of_store(store, group)
-    if group.is_default:
-        raise ServiceError(
-            _("“%(name)s” is one of the store's two default groups and cannot be deleted.")
-            % {"name": group.name}
-        )
-    _lock_store(store)
-    standard = group_default(store, AccountType.REGISTERED)
-    now = timezone.now()
-    actor_id = actor.pk if getattr(actor, "pk", None) else None
-    moved, last_pk = 0, 0
-    members = Customer.objects.filter(store=store, group=group).order_by("pk")
-    while True:
-        # Keyset batches on the (store, group, id) index: never rescans moved rows.
-        ids = list(members.filter(pk__gt=last_pk).values_list("pk", flat=True)[:GROUP_MOVE_BATCH])
-        if not ids:
-            break
-        last_pk = ids[-1]
-        Customer.objects.filter(store=store, pk__in=ids).update(group=standard, updated_at=now)
-        ActivityEvent.objects.bulk_create(
-            [
-                ActivityEvent(
-                    store=store,
-                    customer_id=customer_id,
-                    actor_id=actor_id,
-                    verb="customer.updated",
-                    data={
-                        "changes": {"group": [group.name, standard.name]},
-                        "reason": "group.deleted",
-                    },
-                    created_at=now,
-                )
-                for customer_id in ids
-            ]
-        )
-        moved += len(ids)
-    name = group.name
-    group.delete()
-    _store_event(
-        store=store,
-        actor=actor,
-        verb="group.deleted",
-        group=name,
-        moved_to=standard.name,
-        moved=moved,
-    )
-    return moved
-
-
-def group_delete_request(*, store: Store, actor: Any, group: CustomerGroup) -> Job | None:
-    """Delete a group now (``None``), or, when it has more than ``GROUP_DELETE_INLINE_MAX``
-    members, start a ``customers.group_delete`` job that does it and return that job. The
-    default groups are refused here, before any job starts."""
-    _group_of_store(store, group)
-    if group.is_default:
-        group_delete(store=store, actor=actor, group=group)  # raises with the reason
-    members = Customer.objects.filter(store=store, group=group)
-    if members[: GROUP_DELETE_INLINE_MAX + 1].count() <= GROUP_DELETE_INLINE_MAX:
-        group_delete(store=store, actor=actor, group=group)
-        return None
-    return job_start(
-        store=store, kind="customers.group_delete", actor=actor, params={"group_id": group.pk}
-    )
-
-
-@job_handler("customers.group_delete", label=gettext_lazy("Group deletion"))
-def group_delete_job_run(ctx: JobContext) -> str:
-    # Safe to run twice: a group already gone has nothing left to do.
-    group = CustomerGroup.objects.filter(store=ctx.store, pk=ctx.params["group_id"]).first()
-    if group is None:
-        return _("The group was already deleted.")
-    name = group.name
-    moved = group_delete(store=ctx.store, actor=ctx.job.created_by, group=group)
-    ctx.progress(moved, moved, moved=moved)
-    # The default group's current name: merchants rename it.
-    standard = group_default(ctx.store, AccountType.REGISTERED)
-    return ngettext(
-        "Group “%(name)s” deleted; %(count)d customer moved to “%(standard)s”.",
-        "Group “%(name)s” deleted; %(count)d customers moved to “%(standard)s”.",
-        moved,
-    ) % {"name": name, "count": moved, "standard": standard.name}
-
-
-def _group_of_store(store: Store, group: CustomerGroup) -> None:
-    if group.store_id != store.pk:
-        raise ServiceError(_("That group does not exist."))
-
-
-# --- Tags -----------------------------------------------------------------------------
-
-
-def _tag_of_store(store: Store, tag: CustomerTag) -> None:
-    if tag.store_id != store.pk:
-        raise ServiceError(_("That tag does not exist."))
-
-
-def _tag_name_clean(name: str) -> str:
-    cleaned = tag_names_clean([name])
-    if not cleaned:
-        raise ServiceError(_("Enter a name."), field="name")
-    _tag_name_without_comma(cleaned[0], field="name")
-    return cleaned[0]
-
-
-def _tag_name_without_comma(name: str, *, field: str) -> None:
-    # The profile's tag input, bulk actions and imports separate tags with commas: a tag
-    # with a comma in its name could never be put on a customer.
-    if "," in name:
-        raise ServiceError(
-            _(
-                "A tag name cannot contain a comma (“%(name)s”): commas separate tags when "
-                "they are entered on a customer."
-            )
-            % {"name": name},
-            field=field,
-        )
-
-
-def _tag_slug_free(store: Store, name: str, *, except_pk: int) -> str:
-    base = slugify(name, allow_unicode=True)[:90] or "tag"
-    taken = set(
-        CustomerTag.objects.filter(store=store, slug__startswith=base)
-        .exclude(pk=except_pk)
-        .values_list("slug", flat=True)
-    )
-    slug, suffix = base, 1
-    while slug in taken:
-        suffix += 1
-        slug = f"{base}-{suffix}"
-    return slug
-
-
-@transaction.atomic
-def tag_create(*, store: Store, actor: Any, name: str) -> CustomerTag:
-    """A new store tag with no customers yet. Creation goes through ``tags_ensure``, so the
-    per-store tag limit holds; a name the store already has (any letter case) is refused,
-    and so is a comma (it separates tags wherever they are typed)."""
-    name = _tag_name_clean(name)
-    _lock_store(store)
-    existing = CustomerTag.objects.filter(store=store, name__iexact=name).first()
-    if existing is not None:
-        raise ServiceError(
-            _("The store already has the tag “%(name)s”.") % {"name": existing.name},
-            field="name",
-        )
-    limit = settings.STOREFRONT_MAX_TAGS_PER_STORE
-    if CustomerTag.objects.filter(store=store).count() >= limit:
-        # Checked here too for a message about one new tag (tags_ensure's is about many).
-        raise TagLimitExceeded(
-            ngettext(
-                "A store can have at most %(limit)d tag and this one has reached the limit: "
-                "merge or delete a tag before adding a new one.",
-                "A store can have at most %(limit)d tags and this one has reached the limit: "
-                "merge or delete a tag before adding a new one.",
-                limit,
-            )
-            % {"limit": limit},
-            field="name",
-        )
-    tag = tags_ensure(store=store, names=[name])[0]
-    _store_event(store=store, actor=actor, verb="tag.created", tag=tag.name)
-    return tag
-
-
-@transaction.atomic
-def tag_rename(*, store: Store, actor: Any, tag: CustomerTag, name: str) -> CustomerTag:
-    """Rename a store tag. A name another tag already has (any letter case) is refused with
-    ``TagNameTaken``, whose ``details["other"]`` is that tag: merging is the way to join them.
-    A comma is refused (it separates tags wherever they are typed).
-    """
-    _tag_of_store(store, tag)
-    name = _tag_name_clean(name)
-    if name == tag.name:
-        return tag
-    _lock_store(store)
-    other = CustomerTag.objects.filter(store=store, name__iexact=name).exclude(pk=tag.pk).first()
-    if other is not None:
-        raise TagNameTaken(
-            _(
-                "Another tag is already called “%(name)s”. Merge “%(tag)s” into it instead, "
-                "so its customers keep one tag."
-            )
-            % {"name": other.name, "tag": tag.name},
-            field="name",
-            other=other,
-        )
-    old = tag.name
-    tag.name = name
-    tag.slug = _tag_slug_free(store, name, except_pk=tag.pk)
-    tag.save(update_fields=["name", "slug"])
-    _store_event(store=store, actor=actor, verb="tag.renamed", tag=[old, name])
-    return tag
-
-
-@transaction.atomic
-def tag_merge(*, store: Store, actor: Any, source: CustomerTag, target: CustomerTag) -> int:
-    """Merge ``source`` into ``target``: every customer tagged ``source`` ends up tagged
-    ``target`` exactly once, and ``source`` is deleted. Returns how many customers gained
-    ``target``. A target whose name has a comma (made before commas were refused) is
-    refused: its customers could not be given it again; rename it first."""
-    _tag_of_store(store, source)
-    _tag_of_store(store, target)
-    if source.pk == target.pk:
-        raise ServiceError(_("A tag cannot be merged into itself."), field="target")
-    _tag_name_without_comma(target.name, field="target")
-    _lock_store(store)
-    already_tagged = TaggedCustomer.objects.filter(
-        store=store, tag=target, content_object_id=OuterRef("content_object_id")
-    )
-    # Re-point the links of customers who lack the target; the rest would be duplicates
-    # and go with the source tag.
-    moved = (
-        TaggedCustomer.objects.filter(store=store, tag=source)
-        .exclude(Exists(already_tagged))
-        .update(tag=target)
-    )
-    dropped, _by_model = TaggedCustomer.objects.filter(store=store, tag=source).delete()
-    source_name = source.name
-    source.delete()
-    _store_event(
-        store=store,
-        actor=actor,
-        verb="tag.merged",
-        tag=source_name,
-        into=target.name,
-        moved=moved,
-        already_tagged=dropped,
-    )
-    return moved
-
-
-@transaction.atomic
-def tag_delete(*, store: Store, actor: Any, tag: CustomerTag) -> int:
-    """Delete a store tag and take it off every customer. Returns how many had it."""
-    _tag_of_store(store, tag)
-    _lock_store(store)
-    removed, _by_model = TaggedCustomer.objects.filter(store=store, tag=tag).delete()
-    name = tag.name
-    tag.delete()
-    _store_event(store=store, actor=actor, verb="tag.deleted", tag=name, customers=removed)
-    return removed
-
-
-# --- Custom fields --------------------------------------------------------------------
-
 TEXT_VALUE_MAX_LENGTH = 500
+
+
 CHOICE_MAX_LENGTH = 100
+
+
 MAX_CHOICES = 100
+
+
 # A JSON number is read back as a float: beyond 15 significant digits it would change.
 NUMBER_MAX_DIGITS = 15
+
+
 TRUE_WORDS = {"1", "true", "yes", "y", "on", "x"}
+
+
 FALSE_WORDS = {"0", "false", "no", "n", "off"}
 
 
@@ -603,6 +178,20 @@ def _boolean_clean(field: CustomField, raw: Any) -> bool:
     )
 
 
+def custom_field_values_clean(*, store: Store, values: dict[str, Any]) -> dict[str, Any]:
+    """Validate the values of the store's custom fields by type (``custom_field_value_clean``:
+    errors name the field's key); empty values are dropped. Keys without a field (a field
+    that was removed) are kept as they are, so re-adding the field brings its values back."""
+    fields = {field.key: field for field in CustomField.objects.filter(store=store)}
+    cleaned: dict[str, Any] = {}
+    for key, value in (values or {}).items():
+        field = fields.get(key)
+        clean = custom_field_value_clean(field, value) if field is not None else value
+        if clean is not None:
+            cleaned[key] = clean
+    return cleaned
+
+
 def custom_field_choices_clean(field_type: str, choices: Iterable[str]) -> list[str]:
     if field_type != CustomFieldType.CHOICE:
         return []
@@ -727,10 +316,10 @@ def custom_field_create(
     ("Über Größe" -> "uber_grosse") and a built-in column or header name gets a suffix
     ("email_2"); a choice field needs at least one choice; labels are unique in the store
     whatever the letter case."""
-    label = _name_clean(label, max_length=100, field="label")
+    label = setup_name_clean(label, max_length=100, field="label")
     field_type = _field_type_clean(field_type)
     cleaned_choices = custom_field_choices_clean(field_type, choices)
-    _lock_store(store)
+    store_setup_lock(store)
     _label_free(store, label)
     last = CustomField.objects.filter(store=store).aggregate(last=Max("position"))["last"]
     field = CustomField.objects.create(
@@ -741,7 +330,7 @@ def custom_field_create(
         choices=cleaned_choices,
         position=0 if last is None else last + 1,
     )
-    _store_event(
+    store_event_record(
         store=store,
         actor=actor,
         verb="custom_field.created",
@@ -782,12 +371,12 @@ def custom_field_update(
       renamed (letter case included), which is refused with the number of customers.
     """
     _field_of_store(store, field)
-    label = _name_clean(label, max_length=100, field="label")
+    label = setup_name_clean(label, max_length=100, field="label")
     new_type = field.field_type if field_type is None else _field_type_clean(field_type)
     if choices is None:
         choices = field.choices if new_type == field.field_type else ()
     new_choices = custom_field_choices_clean(new_type, choices)
-    _lock_store(store)
+    store_setup_lock(store)
     _label_free(store, label, except_pk=field.pk)
     changes: dict[str, list[Any]] = {}
     if new_type != field.field_type:
@@ -833,7 +422,7 @@ def custom_field_update(
     if changes:
         field.label, field.field_type, field.choices = label, new_type, new_choices
         field.save(update_fields=["label", "field_type", "choices"])
-        _store_event(
+        store_event_record(
             store=store,
             actor=actor,
             verb="custom_field.updated",
@@ -869,7 +458,7 @@ def custom_field_delete(*, store: Store, actor: Any, field: CustomField) -> int:
     """Delete a field and remove its value from every customer of the store, in one
     statement on PostgreSQL and SQLite. Returns how many customers had a value."""
     _field_of_store(store, field)
-    _lock_store(store)
+    store_setup_lock(store)
     with_value = Customer.objects.filter(store=store, custom_fields__has_key=field.key)
     if connection.vendor in ("postgresql", "sqlite"):
         cleared = with_value.update(custom_fields=JSONKeyRemoved("custom_fields", field.key))
@@ -886,7 +475,7 @@ def custom_field_delete(*, store: Store, actor: Any, field: CustomField) -> int:
     key, label = field.key, field.label
     field.delete()
     _positions_renumber(list(CustomField.objects.filter(store=store)))
-    _store_event(
+    store_event_record(
         store=store,
         actor=actor,
         verb="custom_field.deleted",
@@ -941,14 +530,14 @@ def _positions_renumber(fields: Sequence[CustomField]) -> None:
 def custom_field_reorder(*, store: Store, actor: Any, field_ids: Sequence[int]) -> None:
     """Put the store's fields in the order of ``field_ids``, which must name each of the
     store's fields exactly once (a stale page that misses a new field is refused)."""
-    _lock_store(store)
+    store_setup_lock(store)
     fields = {field.pk: field for field in CustomField.objects.filter(store=store)}
     if len(field_ids) != len(set(field_ids)) or set(field_ids) != set(fields):
         raise ServiceError(
             _("The fields changed meanwhile; reload the page and try again."), field="order"
         )
     _positions_renumber([fields[pk] for pk in field_ids])
-    _store_event(
+    store_event_record(
         store=store,
         actor=actor,
         verb="custom_field.reordered",
@@ -960,7 +549,7 @@ def custom_field_reorder(*, store: Store, actor: Any, field_ids: Sequence[int]) 
 def custom_field_move(*, store: Store, actor: Any, field: CustomField, offset: int) -> None:
     """Move a field up (``offset=-1``) or down (``offset=1``); at an end it stays."""
     _field_of_store(store, field)
-    _lock_store(store)
+    store_setup_lock(store)
     ids = list(CustomField.objects.filter(store=store).values_list("pk", flat=True))
     index = ids.index(field.pk)
     new_index = min(max(index + offset, 0), len(ids) - 1)
