@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, set[str]] = {
     "panel.view": {Role.OWNER, Role.MANAGER, Role.SUPPORT},
     "customers.view": {Role.OWNER, Role.MANAGER, Role.SUPPORT},
     "customers.notes": {Role.OWNER, Role.MANAGER, Role.SUPPORT},
+    # Editing or deleting another member's note (everyone may change their own).
+    "customers.notes_moderate": {Role.OWNER, Role.MANAGER},
     "customers.tags": {Role.OWNER, Role.MANAGER, Role.SUPPORT},
     "customers.edit": {Role.OWNER, Role.MANAGER},
     "customers.delete": {Role.OWNER, Role.MANAGER},

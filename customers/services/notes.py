@@ -8,7 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from storefront_crm.errors import ServiceError
-from storefront_crm.models import Membership, Role, Store
+from storefront_crm.models import Membership, Store
+from storefront_crm.tenancy import role_has_permission
 
 from ..models import (
     Customer,
@@ -27,15 +28,12 @@ def note_add(*, store: Store, customer: Customer, actor: Any, body: str) -> Cust
     return note
 
 
-# Besides its author, who may edit or delete a note: the roles that run the store.
-NOTE_MODERATOR_ROLES = {Role.OWNER, Role.MANAGER}
-
-
 def note_changeable_by(
     *, store: Store, note: CustomerNote, actor: Any, role: str | None = None
 ) -> bool:
-    """Whether ``actor`` may edit or delete the note: its author, or an owner or manager
-    (a note keeps showing its author, so others must not put words in their mouth).
+    """Whether ``actor`` may edit or delete the note: its author, or a role with
+    ``customers.notes_moderate`` (a note keeps showing its author, so others must not put
+    words in their mouth).
     ``role``: the actor's role in the store when the caller knows it (saves a query)."""
     actor_pk = getattr(actor, "pk", None)
     if actor_pk is None:
@@ -48,7 +46,7 @@ def note_changeable_by(
             .values_list("role", flat=True)
             .first()
         )
-    return role in NOTE_MODERATOR_ROLES
+    return role is not None and role_has_permission(role, "customers.notes_moderate")
 
 
 def _note_change_check(store: Store, note: CustomerNote, actor: Any) -> None:
