@@ -13,7 +13,7 @@ from storefront_crm.tenancy import permission_required
 from ..forms_addresses import AddressForm
 from ..models import Address, Customer
 from ..services.addresses import address_add, address_delete, address_edit
-from .profile import address_lines
+from .profile_display import address_lines
 
 
 def _address_or_404(customer_id: int, address_id: int) -> Address:

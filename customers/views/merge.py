@@ -29,7 +29,8 @@ from ..services.merge import (
     merge_refusals,
     merge_rows,
 )
-from .profile import CustomerGone, custom_field_display, customer_or_404, profile_redirect
+from .profile import CustomerGone, customer_or_404, profile_redirect
+from .profile_display import custom_field_display
 
 
 def customer_gone_page(request: HttpRequest, customer_id: int) -> HttpResponse | None:

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from customers.models import ActivityEvent, Address, AddressKind
 from customers.services.addresses import address_add, address_delete, address_edit
-from customers.views.profile import event_sentence
+from customers.views.profile_display import event_sentence
 from storefront_crm.errors import ServiceError
 from tests.factories import AddressFactory, CustomerFactory, MembershipFactory
 

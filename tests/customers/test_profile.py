@@ -439,7 +439,7 @@ def test_tags_are_added_from_the_store_tags_and_removed_with_one_click(owner_cli
 
 
 def test_sentences_for_consent_group_and_bulk_edits(store):
-    from customers.views.profile import event_sentence
+    from customers.views.profile_display import event_sentence
 
     def sentence(verb, **data):
         return event_sentence(ActivityEvent(store=store, verb=verb, data=data))

@@ -32,7 +32,7 @@ from customers.services.customers import (
     customer_update,
 )
 from customers.services.notes import note_delete, note_edit
-from customers.views.profile import country_display, event_sentence
+from customers.views.profile_display import country_display, event_sentence
 from storefront_crm.errors import ServiceError
 from storefront_crm.formatting import date_format
 from storefront_crm.models import User
@@ -581,7 +581,7 @@ def test_a_long_email_wraps_inside_its_card(owner_client, store):
 
 
 def test_the_last_orders_addresses_read_like_saved_addresses():
-    from customers.views.profile import order_address_lines
+    from customers.views.profile_display import order_address_lines
 
     lines = order_address_lines(
         {
@@ -613,7 +613,7 @@ def test_the_add_form_shows_every_field_error_at_once(owner_client, store):
 def test_country_names_follow_the_interface_language():
     from django.utils import translation
 
-    from customers.views.profile import country_display
+    from customers.views.profile_display import country_display
 
     assert country_display("de") == "Germany (DE)"
     with translation.override("de"):

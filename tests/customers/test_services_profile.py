@@ -25,7 +25,7 @@ from customers.services.customers import (
     customer_delete,
     customer_update,
 )
-from customers.views.profile import event_sentence
+from customers.views.profile_display import event_sentence
 from orders.models import Order
 from storefront_crm.errors import ServiceError
 from storefront_crm.models import User
