@@ -5,85 +5,18 @@ id in a URL needs a store-owned model the kwarg name points to (``<model>_id``) 
 factory in tests/factories.py; the test says so when one is missing.
 """
 
-import inspect
-
-import factory
 import pytest
-from django.apps import apps
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from django_scopes import scopes_disabled
 
-from storefront_crm.models import Store
-from tests import factories
-
-# URL kwargs that are not ids of a row: a value that the pattern accepts.
-SAMPLE_VALUES = {"section": "invoices"}
-# Id kwargs whose name does not say the model.
-KWARG_MODELS: dict[str, str] = {
-    "other_id": "customers.Customer",
-    "duplicate_id": "customers.Customer",
-    "survivor_id": "customers.Customer",
-}
-
-
-def panel_patterns() -> list[tuple[str, URLPattern]]:
-    """(namespaced name, pattern) of every named pattern under /store/<store_slug>/."""
-    _prefix, panel = get_resolver().namespace_dict["panel"]
-    found: list[tuple[str, URLPattern]] = []
-
-    def walk(patterns: list, namespace: str) -> None:
-        for entry in patterns:
-            if isinstance(entry, URLResolver):
-                walk(
-                    entry.url_patterns,
-                    f"{namespace}:{entry.namespace}" if entry.namespace else namespace,
-                )
-            elif isinstance(entry, URLPattern):
-                assert entry.name, f"Unnamed panel URL {entry.pattern}: name it"
-                found.append((f"{namespace}:{entry.name}", entry))
-
-    walk(panel.url_patterns, "panel")
-    return found
-
-
-def url_params(name: str) -> list[str]:
-    namespace, _, short = name.rpartition(":")
-    sub = get_resolver()
-    for part in namespace.split(":"):
-        sub = sub.namespace_dict[part][1]
-    possibilities = sub.reverse_dict.getlist(short)
-    assert possibilities, name
-    return [p for p in possibilities[0][0][0][1] if p != "store_slug"]
-
-
-def store_owned_models() -> list[type]:
-    return [
-        m
-        for m in apps.get_models()
-        if any(f.name == "store" and f.related_model is Store for f in m._meta.fields)
-    ]
-
-
-def factory_for(model: type):
-    for _name, candidate in inspect.getmembers(factories, inspect.isclass):
-        if issubclass(candidate, factory.Factory) and candidate._meta.model is model:
-            return candidate
-    return None
-
-
-def model_for_kwarg(kwarg: str) -> type:
-    if kwarg in KWARG_MODELS:
-        return apps.get_model(KWARG_MODELS[kwarg])
-    stem = kwarg.removesuffix("_id")
-    candidates = [m for m in store_owned_models() if m._meta.model_name == stem]
-    candidates = candidates or [
-        m for m in store_owned_models() if m._meta.model_name.endswith(stem)
-    ]
-    assert len(candidates) == 1, (
-        f"URL kwarg {kwarg!r}: cannot tell which store-owned model it names "
-        f"({[m.__name__ for m in candidates]}); add it to KWARG_MODELS"
-    )
-    return candidates[0]
+from tests.panel_urls import (
+    SAMPLE_VALUES,
+    factory_for,
+    model_for_kwarg,
+    panel_patterns,
+    store_owned_models,
+    url_params,
+)
 
 
 def test_every_store_owned_model_has_a_factory():
