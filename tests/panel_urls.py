@@ -2,10 +2,13 @@
 the sweeps over every panel URL share (tenancy, accessibility)."""
 
 import inspect
+from collections.abc import Iterator
+from typing import Any
 
 import factory
 from django.apps import apps
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django_scopes import scopes_disabled
 
 from storefront_crm.models import Store
 from tests import factories
@@ -78,3 +81,29 @@ def model_for_kwarg(kwarg: str) -> type:
         f"({[m.__name__ for m in candidates]}); add it to KWARG_MODELS"
     )
     return candidates[0]
+
+
+def rows_of_every_model(store: Store) -> dict[type, Any]:
+    """One row of every store-owned model (that has a factory), all in ``store``."""
+    rows = {}
+    with scopes_disabled():
+        for model in store_owned_models():
+            model_factory = factory_for(model)
+            if model_factory is not None:
+                rows[model] = model_factory(store=store)
+    return rows
+
+
+def panel_urls(store_slug: str, rows: dict[type, Any]) -> Iterator[tuple[str, str, bool]]:
+    """(pattern name, URL, whether it names a row) of every panel pattern, for the store
+    ``store_slug``, each id taken from ``rows`` (``rows_of_every_model``)."""
+    for name, _pattern in panel_patterns():
+        kwargs: dict[str, Any] = {"store_slug": store_slug}
+        names_a_row = False
+        for param in url_params(name):
+            if param in SAMPLE_VALUES:
+                kwargs[param] = SAMPLE_VALUES[param]
+            else:
+                kwargs[param] = rows[model_for_kwarg(param)].pk
+                names_a_row = True
+        yield name, reverse(name, kwargs=kwargs), names_a_row
