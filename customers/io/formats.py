@@ -372,17 +372,36 @@ WooCommerceResource = customer_resource(
 
 # Ecwid's customer import: Name, Email, Password (optional; kept only as a Django
 # password hash on the store's shopper login, never shown or exported).
+# Ecwid's "Import customers" app: a header of Name, Email, Password, which its German and
+# Italian help pages spell „Name“, „E-Mail“, „Passwort“ and "nome", "e-mail", "password".
+ECWID_HEADERS = {
+    "full_name": ("Name", "Nome"),
+    "email": ("Email", "E-Mail"),
+    "password": ("Password", "Passwort"),
+}
 EcwidResource = customer_resource(
     "EcwidResource",
     [
-        _column("full_name", "Name", TextWidget(301)),
-        _column("email", "Email", EmailWidget()),
-        _column("password", "Password", TextWidget(128), export=False),
+        _column("full_name", "Name", TextWidget(301), *ECWID_HEADERS["full_name"][1:]),
+        _column("email", "Email", EmailWidget(), *ECWID_HEADERS["email"][1:]),
+        _column(
+            "password",
+            "Password",
+            TextWidget(128),
+            *ECWID_HEADERS["password"][1:],
+            export=False,
+        ),
     ],
     format_name="ecwid",
     label=_("Ecwid"),
-    signatures=(frozenset({"name", "email"}),),
+    signatures=tuple(
+        frozenset({name.lower(), email.lower()})
+        for name in ECWID_HEADERS["full_name"]
+        for email in ECWID_HEADERS["email"]
+    ),
 )
+# An Ecwid file has no other columns: a header with more is another system's.
+ECWID_ALL_HEADERS = frozenset(h.lower() for headers in ECWID_HEADERS.values() for h in headers)
 
 
 FORMATS: dict[str, type[CustomerResource]] = {
@@ -403,7 +422,7 @@ def format_detect(header: list[str]) -> str | None:
     if not names:
         return None
     for name, resource in FORMATS.items():  # ordered from most to least specific
-        if name == "ecwid" and not names <= {"name", "email", "password"}:
+        if name == "ecwid" and not names <= ECWID_ALL_HEADERS:
             continue
         if any(signature <= names for signature in resource.signatures):
             return name

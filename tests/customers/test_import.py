@@ -56,6 +56,9 @@ def customer(email: str) -> Customer:
         ("woocommerce_browser.csv", "woocommerce", ["ludwig@example.com", "grace@example.com"]),
         ("woocommerce_email.csv", "woocommerce", ["ada@example.co.uk"]),
         ("ecwid.csv", "ecwid", ["hans@example.de", "ilse@example.de"]),
+        # the headers Ecwid's German and Italian help pages give
+        ("ecwid_de.csv", "ecwid", ["kaethe@example.de", "otto@example.de"]),
+        ("ecwid_it.csv", "ecwid", ["giulia@example.it", "marco@example.it"]),
         ("native_de_cp1252.csv", "native", ["juergen@example.de", "zoe@example.de"]),
         ("shopify_bom_semicolon.csv", "shopify", ["soren@example.dk"]),
     ],
@@ -151,6 +154,25 @@ def test_ecwid_password_is_only_a_hash_on_a_shopper_login(store):
     assert user.password != "geheim123" and user.check_password("geheim123")
     assert hans.account_type == "registered"
     assert customer("ilse@example.de").user_id is None
+
+
+@pytest.mark.django_db
+def test_ecwid_in_german_and_italian_keeps_names_and_passwords(store):
+    run(store, SAMPLES / "ecwid_de.csv")
+    run(store, SAMPLES / "ecwid_it.csv")
+
+    kaethe, giulia = customer("kaethe@example.de"), customer("giulia@example.it")
+    assert (kaethe.first_name, kaethe.last_name) == ("Käthe", "Weiß")
+    assert (giulia.first_name, giulia.last_name) == ("Giulia", "Rossi")
+    assert User.objects.get(pk=kaethe.user_id).check_password("geheim123")
+    assert User.objects.get(pk=giulia.user_id).check_password("segreto99")
+    assert customer("otto@example.de").user_id is None
+
+
+def test_a_header_with_more_than_ecwids_columns_is_not_taken_for_ecwid():
+    assert formats.format_detect(["Name", "E-Mail", "Passwort"]) == "ecwid"
+    assert formats.format_detect(["nome", "e-mail"]) == "ecwid"
+    assert formats.format_detect(["Name", "E-Mail", "Telefon"]) is None
 
 
 @pytest.mark.django_db
