@@ -123,6 +123,17 @@ class CustomerSearchMatch(Expression):
         return sql, [f"%{like_escape(search_text_normalize(self.query))}%"]
 
 
+# A search of more words than this matches on the first ones only (each word is one more
+# trigram-index condition).
+SEARCH_MAX_WORDS = 8
+SEARCH_WORD_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a search, separated by spaces, commas or semicolons."""
+    return [word for word in SEARCH_WORD_SEPARATORS.split(text) if word][:SEARCH_MAX_WORDS]
+
+
 # --- Value parsing --------------------------------------------------------------------
 
 
@@ -280,8 +291,12 @@ def condition_q(condition: Condition, store: Store) -> Q:
     """One condition as a ``Q`` over ``Customer``; raises ``ConditionError`` when malformed."""
     field, op, value = condition.field, condition.op, condition.value
     if field == "search":
-        text = " ".join(str(value or "").split())
-        return Q(CustomerSearchMatch(text)) if text else Q()
+        # Every word somewhere, in any order: "Becker Käthe" and "becker, käthe" find
+        # Käthe Becker as "Käthe Becker" does.
+        q = Q()
+        for word in search_words(str(value or "")):
+            q &= Q(CustomerSearchMatch(word))
+        return q
     if field == "total_spent":
         return _range_q(field, op, value, _decimal)
     if field == "orders_count":

@@ -180,6 +180,8 @@ def test_search_is_partial_case_and_accent_insensitive(store, people):
     assert search("müll") == {ANN}
     assert search("cem") == {CEM}  # Ç without its cedilla
     assert search("ann mü") == {ANN}  # across first and last name
+    assert search("müller ann") == search("Müller, Ann") == {ANN}  # words in any order
+    assert search("ann example.com") == set()  # every word must match
     assert search("EXAMPLE.ORG") == {ANN, BOB, CEM}
     assert search("c_m") == set() and search("cem_x") == {CEM}  # _ is literal
     assert search("%") == set()
