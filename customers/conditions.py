@@ -24,7 +24,7 @@ tag                any, all, none               [tag ids]
 country            in                           ["DE", "AT"]
 accepts_marketing  is                           true / false
 tax_exempt         is                           true / false
-account_state      in                           ["guest", "registered", "blocked", "inactive"]
+account_state      in                           ["guest", "registered", "blocked", "inactive", "unconfirmed"]
 custom_field       contains, eq, gte, lte, is,  {"key": "shoe_size", "value": ...}
                    in                           (numbers as JSON numbers or numeric text,
                                                 dates as ISO text, choices as text)
@@ -241,6 +241,8 @@ ACCOUNT_STATES: dict[str, Q] = {
     "registered": Q(account_type=AccountType.REGISTERED),
     "blocked": Q(is_blocked=True),
     "inactive": Q(is_active=False),
+    # A registered account whose owner has not confirmed the email yet (guests have none).
+    "unconfirmed": Q(account_type=AccountType.REGISTERED, email_confirmed=False),
 }
 
 CUSTOM_FIELD_KEY = re.compile(r"^[-a-zA-Z0-9]+(?:_[-a-zA-Z0-9]+)*$")  # a slug without "__"

@@ -34,6 +34,7 @@ ACCOUNT_STATES = [
     ("registered", _("Registered")),
     ("blocked", _("Blocked")),
     ("inactive", _("Inactive")),
+    ("unconfirmed", _("Email not confirmed")),
 ]
 # Parameters that position the page, not the selection: dropped whenever a filter changes.
 PAGING_PARAMS = ("after", "before", "page")

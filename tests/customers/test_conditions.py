@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from customers.conditions import Condition, ConditionError, conditions_from_json
 from customers.filters import CustomerFilterSet
-from customers.models import AccountType, CustomField, CustomFieldType
+from customers.models import AccountType, Customer, CustomField, CustomFieldType
 from customers.selectors import customers_matching
 from tests.factories import (
     CustomerFactory,
@@ -121,6 +121,10 @@ def test_group_country_flags_and_account_states(store, people):
     assert matching(store, Condition("account_state", "in", ["registered"])) == {ANN}
     assert matching(store, Condition("account_state", "in", ["guest"])) == {BOB, CEM}
     assert matching(store, Condition("account_state", "in", ["blocked", "inactive"])) == {BOB, CEM}
+    # Only a registered account has an email to confirm; Ann's factory default is unconfirmed.
+    assert matching(store, Condition("account_state", "in", ["unconfirmed"])) == {ANN}
+    Customer.objects.filter(email=ANN).update(email_confirmed=True)
+    assert matching(store, Condition("account_state", "in", ["unconfirmed"])) == set()
 
 
 def test_tags_any_all_none(store, people):
