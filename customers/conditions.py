@@ -24,7 +24,8 @@ tag                any, all, none               [tag ids]
 country            in                           ["DE", "AT"]
 accepts_marketing  is                           true / false
 tax_exempt         is                           true / false
-account_state      in                           ["guest", "registered", "blocked", "inactive", "unconfirmed"]
+account_state      in                           ["guest", "registered", "blocked", "inactive",
+                                                "unconfirmed"]
 custom_field       contains, eq, gte, lte, is,  {"key": "shoe_size", "value": ...}
                    in                           (numbers as JSON numbers or numeric text,
                                                 dates as ISO text, choices as text)

@@ -9,6 +9,7 @@ the list, its bulk actions, its CSV export and saved segments all select custome
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -275,6 +276,62 @@ class CustomerFilterSet(django_filters.FilterSet):
                 text = ", ".join(text)
             chips.append(Chip(f"{label}: {_display(text, self.store)}", _without(params, name)))
         return chips
+
+
+# Engine conditions back to the list's parameters: (field, op) -> (low, high) parameter.
+RANGE_PARAMS = {
+    "total_spent": ("spent_min", "spent_max"),
+    "orders_count": ("orders_min", "orders_max"),
+    "last_order_at": ("last_order_from", "last_order_to"),
+    "customer_since": ("since_from", "since_to"),
+}
+FLAG_PARAMS = {"accepts_marketing": "marketing", "tax_exempt": "tax_exempt"}
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def filter_params(conditions: Iterable[Condition]) -> QueryDict | None:
+    """The customer list's URL parameters that select the customers ``conditions`` select
+    (the inverse of ``CustomerFilterSet.conditions``), or None when one of them is a
+    condition the list's filters cannot express (a saved segment made elsewhere)."""
+    params = QueryDict(mutable=True)
+    for condition in conditions:
+        field, op, value = condition.field, condition.op, condition.value
+        if field == "search" and op == "contains":
+            params.appendlist("q", str(value))
+        elif field in RANGE_PARAMS and op in {"gte", "lte", "between"}:
+            low, high = RANGE_PARAMS[field]
+            bounds = value if op == "between" else [value, None] if op == "gte" else [None, value]
+            for name, bound in zip((low, high), bounds, strict=True):
+                if bound not in (None, ""):
+                    params[name] = str(bound)
+        elif field == "group" and op == "in":
+            params.setlist("group", [str(pk) for pk in value])
+        elif field == "tag" and op in {"any", "all"}:
+            params.setlist("tag", [str(pk) for pk in value])
+            params["tag_mode"] = op
+        elif field == "country" and op == "in":
+            params["country"] = ", ".join(value)
+        elif field in FLAG_PARAMS and op == "is":
+            params[FLAG_PARAMS[field]] = "yes" if value else "no"
+        elif field == "account_state" and op == "in":
+            params.setlist("state", list(value))
+        elif field == "custom_field" and isinstance(value, dict):
+            name, wanted = f"{CUSTOM_FIELD_PREFIX}{value.get('key')}", value.get("value")
+            if op in {"gte", "lte"}:
+                dated = isinstance(wanted, str) and ISO_DATE.match(wanted)
+                suffix = {"gte": "_from", "lte": "_to"} if dated else {"gte": "_min", "lte": "_max"}
+                params[name + suffix[op]] = str(wanted)
+            elif op == "is":
+                params[name] = "yes" if wanted else "no"
+            elif op == "in":
+                params.setlist(name, [str(item) for item in wanted or []])
+            elif op == "contains":
+                params[name] = str(wanted)
+            else:
+                return None
+        else:
+            return None
+    return params
 
 
 def _iso(value: Any) -> str | None:

@@ -33,3 +33,11 @@ def segment_create(*, store: Store, actor: Any, name: str, conditions: list[Cond
         conditions=conditions_to_json(conditions),
         created_by=actor if getattr(actor, "pk", None) else None,
     )
+
+
+@transaction.atomic
+def segment_delete(*, store: Store, actor: Any, segment: Segment) -> None:
+    """Forget a saved segment; the customers it selected are not touched."""
+    if segment.store_id != store.pk:
+        raise ServiceError(_("That segment does not exist."))
+    segment.delete()

@@ -1,19 +1,60 @@
-"""Panel views of segments. For now: "Save as segment" from the customer list."""
+"""Panel views of segments: the saved segments with their customers, "Save as segment"
+from the customer list, deleting one."""
 
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from customers.filters import PAGING_PARAMS, CustomerFilterSet
+from customers.conditions import ConditionError, conditions_from_json
+from customers.filters import PAGING_PARAMS, CustomerFilterSet, filter_params
 from storefront_crm.errors import ServiceError
-from storefront_crm.tenancy import permission_required
+from storefront_crm.tenancy import can, permission_required
 
-from .services import segment_create
+from .models import Segment
+from .selectors import segment_summaries
+from .services import segment_create, segment_delete
+
+
+def _list_url(store_slug: str, segment: Segment) -> str | None:
+    """The customer list showing the segment's customers, when its filters can show it."""
+    try:
+        params = filter_params(conditions_from_json(segment.conditions))
+    except ConditionError:
+        return None
+    if params is None:
+        return None
+    url = reverse("panel:customers", kwargs={"store_slug": store_slug})
+    return f"{url}?{params.urlencode()}" if params else url
+
+
+@permission_required("customers.view")
+def segment_index(request: HttpRequest, store_slug: str) -> HttpResponse:
+    """The store's saved segments, each with its customer count and a link to them."""
+    rows = [
+        (summary, _list_url(store_slug, summary.segment))
+        for summary in segment_summaries(store=request.store)
+    ]
+    return render(
+        request,
+        "segments/index.html",
+        {"rows": rows, "can_edit": can(request, "segments.edit")},
+    )
+
+
+@permission_required("segments.edit")
+def segment_remove(request: HttpRequest, store_slug: str, segment_id: int) -> HttpResponse:
+    """Asks first; the POST deletes the segment (never its customers)."""
+    segment = get_object_or_404(Segment, pk=segment_id)
+    if request.method == "POST":
+        segment_delete(store=request.store, actor=request.user, segment=segment)
+        messages.success(request, _("Segment “%(name)s” deleted.") % {"name": segment.name})
+        return redirect("panel:segments", store_slug=store_slug)
+    return render(request, "segments/delete.html", {"segment": segment})
 
 
 @require_POST

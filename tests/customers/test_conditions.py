@@ -5,10 +5,11 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
 from customers.conditions import Condition, ConditionError, conditions_from_json
-from customers.filters import CustomerFilterSet
+from customers.filters import CustomerFilterSet, filter_params
 from customers.models import AccountType, Customer, CustomField, CustomFieldType
 from customers.selectors import customers_matching
 from tests.factories import (
@@ -260,6 +261,41 @@ def test_filterset_produces_conditions(store, people):
     assert given.conditions() == filters.conditions()
     assert set(given.filters) == set(data)
     assert [chip.label for chip in given.chips()] == [chip.label for chip in filters.chips()]
+
+
+def test_filter_params_give_back_the_list_filters_of_any_conditions(store, people):
+    for key, field_type in (
+        ("size", CustomFieldType.NUMBER),
+        ("vip_since", CustomFieldType.DATE),
+        ("newsletter", CustomFieldType.BOOLEAN),
+        ("colour", CustomFieldType.CHOICE),
+        ("note", CustomFieldType.TEXT),
+    ):
+        CustomFieldFactory(
+            store=store, key=key, label=key, field_type=field_type, choices=["green", "blue"]
+        )
+    data = QueryDict(mutable=True)
+    data.update({"q": "mül", "spent_min": "10", "spent_max": "500", "orders_max": "9"})
+    data.update({"last_order_from": "2024-01-01", "since_to": "2023-12-31", "country": "DE, AT"})
+    data.update({"marketing": "yes", "tax_exempt": "no", "tag_mode": "all"})
+    data.setlist("group", [str(people["vip"].pk)])
+    data.setlist("tag", [str(people["red"].pk), str(people["blue"].pk)])
+    data.setlist("state", ["registered", "unconfirmed"])
+    data.update({"cf_size_min": "40", "cf_vip_since_from": "2021-01-01", "cf_newsletter": "yes"})
+    data.update({"cf_note": "tea"})
+    data.setlist("cf_colour", ["green"])
+    conditions = CustomerFilterSet(data, store=store).conditions()
+    assert len(conditions) == 17  # one per filter, a date range is one
+
+    params = filter_params(conditions)
+
+    assert CustomerFilterSet(params, store=store).conditions() == conditions
+
+
+def test_filter_params_refuse_conditions_the_list_cannot_show(store):
+    assert filter_params([Condition("last_order_at", "never")]) is None
+    assert filter_params([Condition("tag", "none", [1])]) is None
+    assert filter_params([]) == QueryDict()
 
 
 def test_filterset_rejects_bad_countries(store):

@@ -81,3 +81,24 @@ def test_without_javascript_the_filter_link_shows_the_fields(browser, live_serve
         expect(page.get_by_label("Action", exact=True)).to_be_visible()
     finally:
         context.close()
+
+
+def test_filters_saved_as_a_segment_open_again_from_the_segments_page(page, sign_in, password):
+    owner = seed()
+    base = sign_in(owner.email, password)
+    page.goto(f"{base}/store/list-shop/customers/?country=AT")
+
+    page.get_by_text("Save these filters as a segment").click()
+    page.get_by_label("Segment name").fill("Austrians")
+    page.get_by_role("button", name="Save as segment").click()
+    page.wait_for_load_state()
+    expect(page.get_by_text("Segment “Austrians” saved.")).to_be_visible()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Segments").click()
+    row = page.get_by_role("row").filter(has_text="Austrians")
+    expect(row.get_by_role("cell").nth(1)).to_have_text("1")
+    row.get_by_role("link", name="Austrians").click()
+    page.wait_for_load_state()
+    expect(page.get_by_text("Country: AT")).to_be_visible()
+    expect(page.get_by_role("cell", name="bob@example.org")).to_be_visible()
+    expect(page.get_by_role("cell", name="ada@example.org")).to_have_count(0)
