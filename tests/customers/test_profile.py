@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from customers.models import ActivityEvent, Customer, CustomerNote, CustomFieldType
+from customers.models import ActivityEvent, Customer, CustomerNote, CustomerTag, CustomFieldType
 from orders.models import Order, OrderStatus
 from storefront_crm.models import User
 from tests.factories import (
@@ -436,6 +436,10 @@ def test_tags_are_added_from_the_store_tags_and_removed_with_one_click(owner_cli
     assert sorted(customer.tags.names()) == ["fresh", "known"]
     owner_client.post(url("tag_remove", store, customer.pk), {"tag": "known"})
     assert list(customer.tags.names()) == ["fresh"]
+    # Each tag links to the list of every customer who has it.
+    fresh = CustomerTag.objects.get(store=store, name="fresh")
+    page = owner_client.get(url("customer", store, customer.pk)).content.decode()
+    assert f'href="/store/{store.slug}/customers/?tag={fresh.pk}"' in page
 
 
 def test_sentences_for_consent_group_and_bulk_edits(store):
