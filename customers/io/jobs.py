@@ -20,7 +20,7 @@ from storefront_crm.models import Job, Store
 
 from ..models import Customer
 from ..services.activity import activity_record
-from .exporter import customers_export
+from .exporter import CSV_DIALECTS, customers_export
 from .importer import ImportOptions, ImportResult, customers_import, import_summary_lines
 
 logger = logging.getLogger(__name__)
@@ -171,7 +171,8 @@ def segment_customers(store: Store, segment_id: Any) -> QuerySet[Customer]:
 )
 def customers_export_job(ctx: JobContext) -> str:
     """Params: ``customer_ids`` (a list, or None), ``conditions`` (a condition list) or
-    ``segment_id``; none of them exports the whole store. The file is the job's result."""
+    ``segment_id``; none of them exports the whole store. ``dialect``: a name of
+    ``CSV_DIALECTS`` (standard by default). The file is the job's result."""
     try:
         selection = export_selection(ctx.store, ctx.params)
     except ServiceError as problem:
@@ -183,6 +184,7 @@ def customers_export_job(ctx: JobContext) -> str:
             out=out,
             selection=selection,
             on_progress=lambda done, total: ctx.progress(done, total),
+            dialect=CSV_DIALECTS.get(ctx.params.get("dialect") or "", CSV_DIALECTS["standard"]),
         )
         out.seek(0)
         ctx.save_result(name, File(out, name=name))

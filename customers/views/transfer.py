@@ -22,6 +22,7 @@ from storefront_crm.jobs import job_start
 from storefront_crm.models import Job
 from storefront_crm.tenancy import can, permission_required
 
+from ..io.exporter import CSV_DIALECTS
 from ..io.formats import FORMATS
 from ..io.reader import ENCODINGS
 
@@ -140,11 +141,17 @@ def transfer_confirm(request: HttpRequest, store_slug: str, job_id: int) -> Http
 @require_POST
 @permission_required("customers.export")
 def transfer_export(request: HttpRequest, store_slug: str) -> HttpResponse:
+    dialect = request.POST.get("dialect", "standard")
     job = job_start(
         store=request.store,
         kind="customers.export",
         actor=request.user,
-        params={"conditions": [], "customer_ids": None, "source": "browser"},
+        params={
+            "conditions": [],
+            "customer_ids": None,
+            "source": "browser",
+            "dialect": dialect if dialect in CSV_DIALECTS else "standard",
+        },
     )
     return redirect("panel:customer_transfer_job", store_slug=store_slug, job_id=job.pk)
 

@@ -7,13 +7,14 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 from django.utils import timezone
 
-from customers.io.exporter import customers_export
+from customers.io.exporter import CSV_DIALECTS, customers_export
 from customers.io.importer import ImportOptions, customers_import
 from customers.models import Customer, CustomerGroup, CustomField
 from storefront_crm.jobs import job_execute, job_start
-from storefront_crm.models import JobStatus
+from storefront_crm.models import Job, JobStatus
 from storefront_crm.tenancy import store_scope
 from tests.factories import (
     AddressFactory,
@@ -123,6 +124,59 @@ def test_native_round_trip_is_exact(store, unscoped):
             "vip": ("VIP", "boolean", []),
             "size": ("Size", "choice", SIZES),
         }
+
+
+@pytest.mark.django_db
+def test_the_spreadsheet_dialect_opens_in_columns_in_german_excel_and_imports_back(store, unscoped):
+    rich_store(store)
+    standard = export_bytes(store)
+    spreadsheet = export_bytes(store, dialect=CSV_DIALECTS["spreadsheet"])
+
+    assert spreadsheet.startswith(b"\xef\xbb\xbf")  # Excel then reads UTF-8
+    table = list(csv.DictReader(io.StringIO(spreadsheet[3:].decode()), delimiter=";"))
+    anna = next(row for row in table if row["Email"] == "anna@example.com")
+    assert anna["Total Spent"] == "100,00" and anna["Average Order Value"] == "33,33"
+    assert anna["Shoe size (custom.shoe_size:number)"] == "41,5"
+    assert anna["Birthday (custom.birthday:date)"] == "1990-04-01"  # dates stay ISO
+    assert anna["Tags"] == '"Köln, Süd", VIP'  # commas inside cells are text, not numbers
+    assert anna["Last Name"] == '\'=HYPERLINK("http://evil")'  # still neutralised
+    # Imported into an empty store, it gives the same customers as the standard file.
+    empty = StoreFactory(slug="gamma")
+    with store_scope(empty):
+        result, _report = customers_import(
+            store=empty, source=io.BytesIO(spreadsheet), options=ImportOptions(on_error="abort")
+        )
+        assert result.errors == [] and result.created == 3
+        assert export_bytes(empty) == standard
+
+
+@pytest.mark.django_db
+def test_the_command_and_the_transfer_page_export_the_spreadsheet_dialect(
+    store, owner, owner_client, tmp_path
+):
+    CustomerFactory(store=store, email="ann@example.com", total_spent=Decimal("12.50"))
+    output = tmp_path / "customers.csv"
+    call_command(
+        "export_customers",
+        "--store",
+        store.slug,
+        "--output",
+        str(output),
+        "--dialect",
+        "spreadsheet",
+    )
+    assert output.read_bytes().startswith(b"\xef\xbb\xbf") and b";12,50;" in output.read_bytes()
+
+    response = owner_client.post(
+        reverse("panel:customer_transfer_export", kwargs={"store_slug": store.slug}),
+        {"dialect": "spreadsheet"},
+    )
+
+    job = Job.objects.get(store=store, kind="customers.export")
+    assert response.status_code == 302 and job.params["dialect"] == "spreadsheet"
+    job_execute(job.pk)  # what the worker does once the request has committed
+    job.refresh_from_db()
+    assert b";12,50;" in job.result_file.read()
 
 
 @pytest.mark.django_db

@@ -1,11 +1,12 @@
-"""``manage.py export_customers --store SLUG [--output FILE] [--segment ID]``"""
+"""``manage.py export_customers --store SLUG [--output FILE] [--segment ID]
+[--dialect standard|spreadsheet]``"""
 
 from functools import partial
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from customers.io.exporter import customers_export
+from customers.io.exporter import CSV_DIALECTS, customers_export
 from customers.io.jobs import segment_customers
 from customers.services.activity import activity_record
 from storefront_crm.errors import ServiceError
@@ -19,6 +20,13 @@ class Command(StoreCommand):
         super().add_arguments(parser)
         parser.add_argument("--output", metavar="FILE", help="write here instead of stdout")
         parser.add_argument("--segment", metavar="ID", type=int, help="only this segment")
+        parser.add_argument(
+            "--dialect",
+            choices=sorted(CSV_DIALECTS),
+            default="standard",
+            help="standard: commas, decimal points; spreadsheet: semicolons, decimal commas "
+            "and a byte-order mark, as German and Italian Excel read CSV",
+        )
 
     def handle(self, *args: Any, store: Any, **options: Any) -> None:
         selection = None
@@ -29,7 +37,13 @@ class Command(StoreCommand):
                 raise CommandError(problem.message) from None
         output = options["output"]
         count = self.export_write(
-            output, partial(customers_export, store=store, selection=selection)
+            output,
+            partial(
+                customers_export,
+                store=store,
+                selection=selection,
+                dialect=CSV_DIALECTS[options["dialect"]],
+            ),
         )
         activity_record(
             store=store,
