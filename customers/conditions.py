@@ -18,6 +18,10 @@ total_spent        gte, lte, eq, between        "100.00" or ["10", "99.99"] (Non
 orders_count       gte, lte, eq, between        3 or [1, 5]
 last_order_at      between                      ["2024-01-01", "2024-12-31"] (either None)
 last_order_at      never                        None (customers without orders)
+last_order_at,     within_days, before_days     30 (within: on or after the start of the
+customer_since                                  day 30 days ago; before: earlier, never
+                                                ordered not included), counted in the store's
+                                                time zone when the conditions are applied
 customer_since     between                      ["2024-01-01", None]
 group              in                           [group ids]
 tag                any, all, none               [tag ids]
@@ -209,6 +213,16 @@ def _range_q(field: str, op: str, value: Any, parse: Callable[[Any], Any]) -> Q:
 def _date_range_q(field: str, op: str, value: Any, store: Store) -> Q:
     if op == "never" and field == "last_order_at":
         return Q(last_order_at__isnull=True)
+    if op in {"within_days", "before_days"}:
+        # Relative to today, so a saved segment of "ordered in the last 30 days" keeps
+        # meaning that.
+        days = _integer(value)
+        if days is None or days < 0:
+            raise ConditionError(f"Expected a number of days, got {value!r}")
+        today = dt.datetime.now(zoneinfo.ZoneInfo(store.time_zone)).date()
+        boundary = _day_start(today - dt.timedelta(days=days), store)
+        lookup = "gte" if op == "within_days" else "lt"
+        return Q(**{f"{field}__{lookup}": boundary})
     if op != "between":
         raise ConditionError(f"Unknown operator {op!r} for {field}")
     start, end = (_date(item) for item in _pair(value))

@@ -37,6 +37,12 @@ ACCOUNT_STATES = [
     ("inactive", _("Inactive")),
     ("unconfirmed", _("Email not confirmed")),
 ]
+# Filters counted back from today: parameter -> (field, operator) of the condition.
+RELATIVE_DATE_FILTERS = {
+    "last_order_within": ("last_order_at", "within_days"),
+    "last_order_not_within": ("last_order_at", "before_days"),
+    "since_within": ("customer_since", "within_days"),
+}
 # Parameters that position the page, not the selection: dropped whenever a filter changes.
 PAGING_PARAMS = ("after", "before", "page")
 # Every custom field's filters are named ``cf_<key>`` (plus a suffix for ranges).
@@ -121,6 +127,16 @@ class CustomerFilterSet(django_filters.FilterSet):
     last_order_to = django_filters.DateFilter(
         label=_("Last order to"), method=_ignore, widget=_date_widget()
     )
+    last_order_within = IntegerFilter(
+        label=_("Ordered in the last (days)"), method=_ignore, min_value=0
+    )
+    last_order_not_within = IntegerFilter(
+        label=_("No order in the last (days)"),
+        method=_ignore,
+        min_value=0,
+        help_text=_("Customers who ordered before, but not in these days"),
+    )
+    since_within = IntegerFilter(label=_("New in the last (days)"), method=_ignore, min_value=0)
     since_from = django_filters.DateFilter(
         label=_("Customer since from"), method=_ignore, widget=_date_widget()
     )
@@ -235,6 +251,9 @@ class CustomerFilterSet(django_filters.FilterSet):
             if start in data or end in data:
                 value = [_iso(data.get(start)), _iso(data.get(end))]
                 conditions.append(Condition(field, "between", value))
+        for name, (field, op) in RELATIVE_DATE_FILTERS.items():
+            if name in data:
+                conditions.append(Condition(field, op, data[name]))
         if data.get("group"):
             conditions.append(Condition("group", "in", [group.pk for group in data["group"]]))
         if data.get("tag"):
@@ -286,6 +305,7 @@ RANGE_PARAMS = {
     "customer_since": ("since_from", "since_to"),
 }
 FLAG_PARAMS = {"accepts_marketing": "marketing", "tax_exempt": "tax_exempt"}
+RELATIVE_DATE_PARAMS = {condition: name for name, condition in RELATIVE_DATE_FILTERS.items()}
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -298,6 +318,8 @@ def filter_params(conditions: Iterable[Condition]) -> QueryDict | None:
         field, op, value = condition.field, condition.op, condition.value
         if field == "search" and op == "contains":
             params.appendlist("q", str(value))
+        elif (field, op) in RELATIVE_DATE_PARAMS:
+            params[RELATIVE_DATE_PARAMS[field, op]] = str(value)
         elif field in RANGE_PARAMS and op in {"gte", "lte", "between"}:
             low, high = RANGE_PARAMS[field]
             bounds = value if op == "between" else [value, None] if op == "gte" else [None, value]

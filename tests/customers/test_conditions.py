@@ -94,6 +94,25 @@ def people(store):
 ANN, BOB, CEM = "ann@example.org", "bob@example.org", "cem_x@example.org"
 
 
+def test_relative_dates_count_back_from_today_in_the_store_time_zone(store, people):
+    from django.utils import timezone
+
+    from customers.models import Customer
+
+    now = timezone.now()
+    Customer.objects.filter(email=ANN).update(last_order_at=now - dt.timedelta(days=3))
+    Customer.objects.filter(email=BOB).update(
+        last_order_at=now - dt.timedelta(days=40), customer_since=now - dt.timedelta(days=10)
+    )
+
+    assert matching(store, Condition("last_order_at", "within_days", 30)) == {ANN}
+    # Ordered before, but not lately: Cem never ordered and is not among them.
+    assert matching(store, Condition("last_order_at", "before_days", 30)) == {BOB}
+    assert matching(store, Condition("customer_since", "within_days", "30")) == {BOB}
+    with pytest.raises(ConditionError):
+        customers_matching(store, [Condition("last_order_at", "within_days", "soon")])
+
+
 def test_money_and_count_ranges(store, people):
     assert matching(store, Condition("total_spent", "gte", "100")) == {ANN}
     assert matching(store, Condition("total_spent", "lte", "99.99")) == {BOB, CEM}
@@ -278,6 +297,7 @@ def test_filter_params_give_back_the_list_filters_of_any_conditions(store, peopl
     data.update({"q": "mül", "spent_min": "10", "spent_max": "500", "orders_max": "9"})
     data.update({"last_order_from": "2024-01-01", "since_to": "2023-12-31", "country": "DE, AT"})
     data.update({"marketing": "yes", "tax_exempt": "no", "tag_mode": "all"})
+    data.update({"last_order_within": "30", "last_order_not_within": "7", "since_within": "90"})
     data.setlist("group", [str(people["vip"].pk)])
     data.setlist("tag", [str(people["red"].pk), str(people["blue"].pk)])
     data.setlist("state", ["registered", "unconfirmed"])
@@ -285,7 +305,7 @@ def test_filter_params_give_back_the_list_filters_of_any_conditions(store, peopl
     data.update({"cf_note": "tea"})
     data.setlist("cf_colour", ["green"])
     conditions = CustomerFilterSet(data, store=store).conditions()
-    assert len(conditions) == 17  # one per filter, a date range is one
+    assert len(conditions) == 20  # one per filter, a date range is one
 
     params = filter_params(conditions)
 
