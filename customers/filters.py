@@ -164,7 +164,10 @@ class CustomerFilterSet(django_filters.FilterSet):
         label=_("Tax exempt"), choices=YES_NO, method=_ignore, empty_label=_("Any")
     )
     state = django_filters.MultipleChoiceFilter(
-        label=_("Account"), choices=ACCOUNT_STATES, method=_ignore
+        label=_("Account"),
+        choices=ACCOUNT_STATES,
+        method=_ignore,
+        widget=forms.SelectMultiple(attrs={"size": len(ACCOUNT_STATES)}),  # all in view
     )
 
     class Meta:
