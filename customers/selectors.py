@@ -228,7 +228,8 @@ class CustomerRow:
     is_blocked: bool
     is_active: bool
     accepts_marketing: bool
-    tag_names: list[str] = field(default_factory=list)
+    # [id, name] of each tag, by name: one text array from PostgreSQL, so ids are text
+    tag_pairs: list[list[str]] = field(default_factory=list)
 
     @property
     def pk(self) -> int:
@@ -242,7 +243,7 @@ class CustomerRow:
         return self.full_name or self.email
 
 
-# CustomerRow's fields as the query reads them, in order (tag_names is added on PostgreSQL).
+# CustomerRow's fields as the query reads them, in order (tag_pairs is added on PostgreSQL).
 ROW_VALUES = (
     "id",
     "store_id",
@@ -351,27 +352,29 @@ def customer_page(
 def _rows_and_count(
     customers: QuerySet[Customer], count_of: QuerySet[Customer] | None
 ) -> tuple[list[CustomerRow], "CountHint | None"]:
-    """The page's rows; on PostgreSQL with their tag names in the same query (an array
+    """The page's rows; on PostgreSQL with their tags (id, name) in the same query (an array
     subquery per row, answered by the unique index on store, customer, tag) and, when
     ``count_of`` is given, with its count hint's statements in the same round trip.
     Elsewhere the tags take one more query and the count is left to the caller."""
     if connection.vendor != "postgresql":
         rows = [CustomerRow(*values) for values in customers.values_list(*ROW_VALUES)]
-        _tag_names_attach(rows)
+        _tags_attach(rows)
         return rows, None
     # Raw SQL because the equivalent ArraySubquery costs more to build and relabel in
     # Python than the query takes to run; it names the outer table, the base alias.
     qn = connection.ops.quote_name
     customer = qn(Customer._meta.db_table)
     tagged, tag = qn(TaggedCustomer._meta.db_table), qn(CustomerTag._meta.db_table)
-    tag_names = RawSQL(
-        f"ARRAY(SELECT tag.name FROM {tagged} tagged JOIN {tag} tag ON tag.id = tagged.tag_id"
-        f" WHERE tagged.store_id = {customer}.store_id"
-        f" AND tagged.content_object_id = {customer}.id ORDER BY tag.name)",
+    # One subquery for both: [id, name] pairs as a two-dimensional text array (two
+    # subqueries, ids and names, cost a measurable 0.2 ms per page).
+    tag_pairs = RawSQL(
+        f"ARRAY(SELECT ARRAY[tag.id::text, tag.name] FROM {tagged} tagged JOIN {tag} tag"
+        f" ON tag.id = tagged.tag_id WHERE tagged.store_id = {customer}.store_id"
+        f" AND tagged.content_object_id = {customer}.id ORDER BY tag.name, tag.id)",
         [],
-        output_field=ArrayField(models.CharField()),
+        output_field=ArrayField(ArrayField(models.TextField())),
     )
-    values = customers.annotate(tag_names=tag_names).values_list(*ROW_VALUES, "tag_names")
+    values = customers.annotate(tag_pairs=tag_pairs).values_list(*ROW_VALUES, "tag_pairs")
     if count_of is None:
         return [CustomerRow(*row) for row in values], None
     rows_sql, rows_params = values.query.sql_with_params()
@@ -390,19 +393,17 @@ def _rows_and_count(
     return rows, _count_hint(bounded, plan)
 
 
-def _tag_names_attach(customers: list[CustomerRow]) -> None:
-    """``tag_names`` of a page's rows in one query (Django's generic prefetch builds a
-    taggit queryset per row, which costs more than the query itself)."""
+def _tags_attach(customers: list[CustomerRow]) -> None:
+    """``tag_pairs`` of a page's rows in one query (Django's generic prefetch builds a taggit
+    queryset per row, which costs more than the query itself)."""
     if not customers:
         return
-    names: dict[int, list[str]] = {customer.pk: [] for customer in customers}
+    by_id = {customer.pk: customer for customer in customers}
     links = TaggedCustomer.objects.filter(
-        store_id=customers[0].store_id, content_object_id__in=list(names)
-    ).order_by("tag__name")
-    for customer_id, name in links.values_list("content_object_id", "tag__name"):
-        names[customer_id].append(name)
-    for customer in customers:
-        customer.tag_names = names[customer.pk]
+        store_id=customers[0].store_id, content_object_id__in=list(by_id)
+    ).order_by("tag__name", "tag_id")
+    for customer_id, tag_id, name in links.values_list("content_object_id", "tag_id", "tag__name"):
+        by_id[customer_id].tag_pairs.append([str(tag_id), name])
 
 
 def _page_boundary(customers: QuerySet[Customer], sort: ListSort, offset: int) -> QuerySet:

@@ -125,7 +125,8 @@ def customer_rows_html(
     selectable: bool,
 ) -> SafeString:
     """The ``<tr>`` of each customer (columns as in the list's ``<thead>``); every value
-    from the database is escaped."""
+    from the database is escaped. A tag links to the list of the customers who have it
+    (``customer_url_prefix`` is the list's own URL)."""
     # Translated outside the f-strings: xgettext does not look inside them.
     select_label = gettext("Select %(name)s")
     orders_title = escape(gettext("Show this customer's orders"))
@@ -149,7 +150,10 @@ def customer_rows_html(
             if selectable
             else ""
         )
-        tags = "".join(f'<span class="badge">{escape(name)}</span>' for name in customer.tag_names)
+        tags = "".join(
+            f'<a class="badge" href="{customer_url_prefix}?tag={tag_id}">{escape(name)}</a>'
+            for tag_id, name in customer.tag_pairs
+        )
         last_order = day(customer.last_order_at) if customer.last_order_at else never
         account = account_labels.get(customer.account_type) or escape(customer.account_type)
         rows.append(

@@ -81,10 +81,14 @@ def test_rows_escape_what_customers_typed(owner_client, store):
     customer = CustomerFactory(
         store=store, first_name="<b>Bold</b>", last_name="& Co", email="x@example.org"
     )
-    TaggedCustomerFactory(store=store, content_object=customer, tag__name="<i>vip</i>")
+    link = TaggedCustomerFactory(store=store, content_object=customer, tag__name="<i>vip</i>")
     html = owner_client.get(list_url(store)).content.decode()
     assert "<b>Bold</b>" not in html and "&lt;b&gt;Bold&lt;/b&gt; &amp; Co" in html
-    assert "&lt;i&gt;vip&lt;/i&gt;" in html
+    # The tag, escaped, links to the list of its customers.
+    tag_link = (
+        f'<a class="badge" href="{list_url(store)}?tag={link.tag_id}">&lt;i&gt;vip&lt;/i&gt;</a>'
+    )
+    assert tag_link in html
     assert 'aria-label="Select &lt;b&gt;Bold&lt;/b&gt; &amp; Co"' in html
 
 
