@@ -128,8 +128,6 @@ def email_confirmation_customer(*, store: Store, token: str) -> Customer | None:
 def email_confirmation_send(*, store: Store, customer: Customer, actor: Any, base_url: str) -> None:
     """Email the customer a link to confirm the address; sent by a task after commit. Only
     to registered accounts, and at most one per customer a minute."""
-    from ..tasks import email_confirmation_deliver
-
     if customer.store_id != store.pk:
         raise ServiceError(_("That customer does not exist."))
     _account_required(
@@ -137,12 +135,7 @@ def email_confirmation_send(*, store: Store, customer: Customer, actor: Any, bas
     )
     if customer.email_confirmed:
         raise ServiceError(_("This email address is already confirmed."))
-    # cache.add only sets a key that is not there: the first request of the minute wins.
-    if not cache.add(
-        f"customers:email-confirm-sent:{store.pk}:{customer.pk}",
-        True,
-        timeout=EMAIL_CONFIRM_RESEND_SECONDS,
-    ):
+    if not email_confirmation_may_send(store.pk, customer.pk):
         raise ServiceError(
             _(
                 "A confirmation email was sent to this customer less than a minute ago. "
@@ -150,8 +143,27 @@ def email_confirmation_send(*, store: Store, customer: Customer, actor: Any, bas
             )
         )
     activity_record(store=store, customer=customer, actor=actor, verb="email.confirmation_sent")
-    store_id, customer_id = store.pk, customer.pk
-    transaction.on_commit(lambda: email_confirmation_deliver.delay(store_id, customer_id, base_url))
+    email_confirmations_deliver_after_commit(store.pk, [customer.pk], base_url)
+
+
+def email_confirmation_may_send(store_id: int, customer_id: int) -> bool:
+    """At most one confirmation email per customer a minute: True for the first request
+    of the minute (``cache.add`` sets only a key that is not there), then False."""
+    key = f"customers:email-confirm-sent:{store_id}:{customer_id}"
+    return cache.add(key, True, timeout=EMAIL_CONFIRM_RESEND_SECONDS)
+
+
+def email_confirmations_deliver_after_commit(
+    store_id: int, customer_ids: list[int], base_url: str
+) -> None:
+    """Queue one delivery task per customer once the transaction has committed."""
+    from ..tasks import email_confirmation_deliver
+
+    def deliver() -> None:
+        for customer_id in customer_ids:
+            email_confirmation_deliver.delay(store_id, customer_id, base_url)
+
+    transaction.on_commit(deliver)
 
 
 def email_confirmation_url(customer: Customer, *, store: Store, base_url: str) -> str:

@@ -269,6 +269,7 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
             customer_ids=customer_ids,
             tag_names=request.POST.get("tag", "").split(","),
             group_id=int(group) if group.isdigit() else None,
+            base_url=request.build_absolute_uri("/"),
         )
     except ServiceError as error:
         messages.error(request, error.message)
@@ -279,6 +280,16 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
     if action == "delete":
         text = ngettext(
             "%(count)d customer deleted.", "%(count)d customers deleted.", outcome.changed
+        )
+    elif action == "email_confirm_send":
+        text = (
+            ngettext(
+                "Confirmation email sent to %(count)d customer.",
+                "Confirmation email sent to %(count)d customers.",
+                outcome.changed,
+            )
+            + " "
+            + _("Guests, confirmed emails and customers emailed in the last minute are left out.")
         )
     else:
         text = ngettext(

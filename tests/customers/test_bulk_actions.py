@@ -257,3 +257,64 @@ def test_adding_a_tag_to_nobody_does_not_create_the_tag(store, owner):
     )
     assert outcome.changed == 0
     assert not CustomerTag.objects.filter(store=store, name="never-used").exists()
+
+
+def test_confirmation_emails_go_to_unconfirmed_accounts_only_once_a_minute(
+    store, owner, mailoutbox, django_capture_on_commit_callbacks
+):
+    waiting = [
+        CustomerFactory(store=store, account_type="registered", email_confirmed=False)
+        for _ in range(2)
+    ]
+    guest = CustomerFactory(store=store, account_type="guest")
+    confirmed = CustomerFactory(store=store, account_type="registered", email_confirmed=True)
+    ids = [customer.pk for customer in (*waiting, guest, confirmed)]
+
+    def send():
+        with django_capture_on_commit_callbacks(execute=True):
+            return bulk_action_start(
+                store=store,
+                actor=owner,
+                action="email_confirm_send",
+                conditions=[],
+                customer_ids=ids,
+                base_url="http://shop.example/",
+            )
+
+    assert send().changed == 2
+    assert sorted(mail.to[0] for mail in mailoutbox) == sorted(c.email for c in waiting)
+    assert all("http://shop.example/shop/" in mail.body for mail in mailoutbox)
+    sent = ActivityEvent.objects.filter(verb="email.confirmation_sent")
+    assert sorted(sent.values_list("customer_id", flat=True)) == sorted(c.pk for c in waiting)
+    # Within the minute, nobody gets a second one (the profile's rule).
+    assert send().changed == 0 and len(mailoutbox) == 2
+
+
+def test_confirmation_emails_to_many_run_as_a_job_with_the_sites_address(
+    client, store, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.STOREFRONT_BULK_SYNC_LIMIT = 1
+    signed_in(client, store, "manager")
+    ids = [CustomerFactory(store=store, account_type="registered").pk for _ in range(3)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            bulk_url(store),
+            {"action": "email_confirm_send", "scope": "selected", "ids": ids, "query": ""},
+        )
+
+    job = Job.objects.get(store=store, kind="customers.bulk")
+    assert response.status_code == 302 and job.status == JobStatus.SUCCEEDED, job.message
+    assert job.params["value"] == "http://testserver/" and len(mailoutbox) == 3
+
+
+def test_support_may_not_send_confirmation_emails(client, store, mailoutbox):
+    signed_in(client, store, "support")
+    customer = CustomerFactory(store=store, account_type="registered")
+
+    response = client.post(
+        bulk_url(store),
+        {"action": "email_confirm_send", "scope": "selected", "ids": [customer.pk], "query": ""},
+    )
+
+    assert response.status_code == 403 and mailoutbox == []
