@@ -30,6 +30,7 @@ accepts_marketing  is                           true / false
 tax_exempt         is                           true / false
 account_state      in                           ["guest", "registered", "blocked", "inactive",
                                                 "unconfirmed"]
+source             in                           ["order", "signup", "import", "manual"]
 custom_field       contains, eq, gte, lte, is,  {"key": "shoe_size", "value": ...}
                    in                           (numbers as JSON numbers or numeric text,
                                                 dates as ISO text, choices as text)
@@ -65,7 +66,7 @@ from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 
 from storefront_crm.models import Store
 
-from .models import AccountType, Customer, TaggedCustomer
+from .models import AccountType, Customer, CustomerSource, TaggedCustomer
 from .search_text import search_text_normalize
 
 
@@ -339,6 +340,12 @@ def condition_q(condition: Condition, store: Store) -> Q:
         for state in states:
             q |= ACCOUNT_STATES[state]
         return q
+    if field == "source" and op == "in":
+        sources = value if isinstance(value, list | tuple) else [value]
+        unknown = set(sources) - set(CustomerSource.values)
+        if unknown:
+            raise ConditionError(f"Unknown sources: {sorted(unknown)}")
+        return Q(source__in=list(sources)) if sources else Q()
     if field == "custom_field":
         return _custom_field_q(op, value)
     raise ConditionError(f"Unknown condition {field} {op}")

@@ -26,7 +26,14 @@ from storefront_crm.formatting import date_format
 from storefront_crm.models import Store
 
 from .conditions import Condition, conditions_apply
-from .models import Customer, CustomerGroup, CustomerTag, CustomField, CustomFieldType
+from .models import (
+    Customer,
+    CustomerGroup,
+    CustomerSource,
+    CustomerTag,
+    CustomField,
+    CustomFieldType,
+)
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 TAG_MODES = [("any", _("any of")), ("all", _("all of"))]
@@ -163,6 +170,12 @@ class CustomerFilterSet(django_filters.FilterSet):
     tax_exempt = django_filters.ChoiceFilter(
         label=_("Tax exempt"), choices=YES_NO, method=_ignore, empty_label=_("Any")
     )
+    source = django_filters.MultipleChoiceFilter(
+        label=_("Came from"),
+        choices=CustomerSource.choices,
+        method=_ignore,
+        widget=forms.SelectMultiple(attrs={"size": len(CustomerSource.choices)}),
+    )
     state = django_filters.MultipleChoiceFilter(
         label=_("Account"),
         choices=ACCOUNT_STATES,
@@ -270,6 +283,8 @@ class CustomerFilterSet(django_filters.FilterSet):
             conditions.append(Condition("tax_exempt", "is", data["tax_exempt"] == "yes"))
         if data.get("state"):
             conditions.append(Condition("account_state", "in", list(data["state"])))
+        if data.get("source"):
+            conditions.append(Condition("source", "in", list(data["source"])))
         for field in self.custom_fields:
             conditions.extend(_custom_field_conditions(field, data))
         return conditions
@@ -283,11 +298,12 @@ class CustomerFilterSet(django_filters.FilterSet):
             if name == "tag_mode":
                 continue
             label = self.filters[name].label
-            if name in {"group", "tag", "state"}:
-                choices = dict(self.form.fields[name].choices) if name == "state" else {}
+            if name in {"group", "tag", "state", "source"}:
+                labelled = name in {"state", "source"}  # plain choices, not rows
+                choices = dict(self.form.fields[name].choices) if labelled else {}
                 for item in value:
                     key = str(getattr(item, "pk", item))
-                    text = str(item) if name != "state" else str(choices.get(item, item))
+                    text = str(choices.get(item, item)) if labelled else str(item)
                     if name == "tag" and len(value) > 1:
                         mode = dict(TAG_MODES)[data.get("tag_mode") or "any"]
                         text = f"{text} ({mode})"
@@ -340,6 +356,8 @@ def filter_params(conditions: Iterable[Condition]) -> QueryDict | None:
             params[FLAG_PARAMS[field]] = "yes" if value else "no"
         elif field == "account_state" and op == "in":
             params.setlist("state", list(value))
+        elif field == "source" and op == "in":
+            params.setlist("source", list(value))
         elif field == "custom_field" and isinstance(value, dict):
             name, wanted = f"{CUSTOM_FIELD_PREFIX}{value.get('key')}", value.get("value")
             if op in {"gte", "lte"}:

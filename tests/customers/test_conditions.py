@@ -141,6 +141,10 @@ def test_group_country_flags_and_account_states(store, people):
     assert matching(store, Condition("account_state", "in", ["registered"])) == {ANN}
     assert matching(store, Condition("account_state", "in", ["guest"])) == {BOB, CEM}
     assert matching(store, Condition("account_state", "in", ["blocked", "inactive"])) == {BOB, CEM}
+    Customer.objects.filter(email=BOB).update(source="import")
+    assert matching(store, Condition("source", "in", ["import"])) == {BOB}
+    with pytest.raises(ConditionError):
+        customers_matching(store, [Condition("source", "in", ["carrier pigeon"])])
     # Only a registered account has an email to confirm; Ann's factory default is unconfirmed.
     assert matching(store, Condition("account_state", "in", ["unconfirmed"])) == {ANN}
     Customer.objects.filter(email=ANN).update(email_confirmed=True)
@@ -301,11 +305,12 @@ def test_filter_params_give_back_the_list_filters_of_any_conditions(store, peopl
     data.setlist("group", [str(people["vip"].pk)])
     data.setlist("tag", [str(people["red"].pk), str(people["blue"].pk)])
     data.setlist("state", ["registered", "unconfirmed"])
+    data.setlist("source", ["import", "manual"])
     data.update({"cf_size_min": "40", "cf_vip_since_from": "2021-01-01", "cf_newsletter": "yes"})
     data.update({"cf_note": "tea"})
     data.setlist("cf_colour", ["green"])
     conditions = CustomerFilterSet(data, store=store).conditions()
-    assert len(conditions) == 20  # one per filter, a date range is one
+    assert len(conditions) == 21  # one per filter, a date range is one
 
     params = filter_params(conditions)
 

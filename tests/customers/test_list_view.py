@@ -181,6 +181,21 @@ def test_save_as_segment(owner_client, store):
     assert Segment.objects.filter(store=store).count() == 1  # name taken, refused
 
 
+def test_where_customers_came_from_is_a_filter_and_shows_on_the_profile(owner_client, store):
+    imported = CustomerFactory(store=store, source="import")
+    CustomerFactory(store=store, source="order")
+    url = reverse("panel:customers", kwargs={"store_slug": store.slug})
+
+    response = owner_client.get(url, {"source": "import"})
+
+    assert [row.pk for row in response.context["page"].customers] == [imported.pk]
+    assert "Came from: Import" in response.content.decode()  # the choice's label, not its key
+    profile = owner_client.get(
+        reverse("panel:customer", kwargs={"store_slug": store.slug, "customer_id": imported.pk})
+    )
+    assert "<dt>Came from</dt><dd>Import</dd>" in profile.content.decode()
+
+
 def test_searching_keeps_the_active_filters(owner_client, store):
     """The search box submits the chips' filters too (the filter fields are not in the page
     until the panel is opened); with the panel open the fields carry them instead."""
