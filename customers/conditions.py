@@ -262,6 +262,8 @@ ACCOUNT_STATES: dict[str, Q] = {
 }
 
 CUSTOM_FIELD_KEY = re.compile(r"^[-a-zA-Z0-9]+(?:_[-a-zA-Z0-9]+)*$")  # a slug without "__"
+# A date value of a custom field, as stored and compared: ISO text, which sorts as dates do.
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 NUMERIC_TEXT = r"^\s*-?[0-9]+(\.[0-9]+)?\s*$"
 
 
@@ -282,7 +284,7 @@ def _custom_field_q(op: str, value: Any) -> Q:
         # A customer without a value counts as "no".
         return truthy if bool(wanted) else (~truthy | Q(**{f"{path}__isnull": True}))
     if op in {"gte", "lte"}:
-        if isinstance(wanted, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", wanted):
+        if isinstance(wanted, str) and ISO_DATE.fullmatch(wanted):
             # ISO dates compare correctly as text
             return Q(**{f"{path}__{op}": wanted})
         number = _decimal(wanted)

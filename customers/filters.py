@@ -9,7 +9,6 @@ the list, its bulk actions, its CSV export and saved segments all select custome
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from storefront_crm.formatting import date_format
 from storefront_crm.models import Store
 
-from .conditions import Condition, conditions_apply
+from .conditions import ISO_DATE, Condition, conditions_apply
 from .models import (
     Customer,
     CustomerGroup,
@@ -325,7 +324,6 @@ RANGE_PARAMS = {
 }
 FLAG_PARAMS = {"accepts_marketing": "marketing", "tax_exempt": "tax_exempt"}
 RELATIVE_DATE_PARAMS = {condition: name for name, condition in RELATIVE_DATE_FILTERS.items()}
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def filter_params(conditions: Iterable[Condition]) -> QueryDict | None:
@@ -361,7 +359,7 @@ def filter_params(conditions: Iterable[Condition]) -> QueryDict | None:
         elif field == "custom_field" and isinstance(value, dict):
             name, wanted = f"{CUSTOM_FIELD_PREFIX}{value.get('key')}", value.get("value")
             if op in {"gte", "lte"}:
-                dated = isinstance(wanted, str) and ISO_DATE.match(wanted)
+                dated = isinstance(wanted, str) and ISO_DATE.fullmatch(wanted)
                 suffix = {"gte": "_from", "lte": "_to"} if dated else {"gte": "_min", "lte": "_max"}
                 params[name + suffix[op]] = str(wanted)
             elif op == "is":

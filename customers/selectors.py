@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from django.contrib.postgres.fields import ArrayField
@@ -21,6 +21,14 @@ from storefront_crm.models import Store
 
 from .conditions import Condition, conditions_apply, conditions_from_json
 from .models import Customer, CustomerGroup, CustomerNote, CustomerTag, TaggedCustomer
+
+ModelT = TypeVar("ModelT", bound=models.Model)
+
+
+def other_rows(rows: QuerySet[ModelT], except_pk: int | None) -> QuerySet[ModelT]:
+    """``rows`` without the row ``except_pk`` (the one being edited); all of them when
+    None. For "does another row already have this name/email?" checks."""
+    return rows if except_pk is None else rows.exclude(pk=except_pk)
 
 
 def store_overview(*, store: Store) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from customers.conditions import ConditionError, conditions_from_json
+from customers.conditions import Condition, ConditionError, conditions_from_json
 from customers.models import Customer
 from customers.selectors import CountHint, customer_count_hint, customers_matching
 from storefront_crm.models import Store
@@ -20,7 +20,9 @@ def segment_queryset(segment: Segment) -> QuerySet[Customer]:
 @dataclass
 class SegmentSummary:
     segment: Segment
-    count: CountHint | None  # None: its conditions no longer compile (a removed field)
+    # Both None when its conditions no longer compile (a removed field).
+    conditions: list[Condition] | None
+    count: CountHint | None
 
 
 # The segments page counts each segment (a bounded count, or the planner's estimate): one
@@ -35,9 +37,10 @@ def segment_summaries(*, store: Store) -> list[SegmentSummary]:
     newest = segments.order_by("-created_at")[:SEGMENTS_SHOWN]
     for segment in sorted(newest, key=lambda segment: segment.name.lower()):
         try:
-            customers = customers_matching(store, conditions_from_json(segment.conditions))
-            count: CountHint | None = customer_count_hint(customers)
+            conditions = conditions_from_json(segment.conditions)
+            count = customer_count_hint(customers_matching(store, conditions))
         except ConditionError:
-            count = None
-        summaries.append(SegmentSummary(segment, count))
+            summaries.append(SegmentSummary(segment, None, None))
+        else:
+            summaries.append(SegmentSummary(segment, conditions, count))
     return summaries

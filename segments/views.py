@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from customers.conditions import ConditionError, conditions_from_json
+from customers.conditions import Condition
 from customers.filters import PAGING_PARAMS, CustomerFilterSet, filter_params
 from storefront_crm.errors import ServiceError
 from storefront_crm.tenancy import can, permission_required
@@ -20,12 +20,9 @@ from .selectors import segment_summaries
 from .services import segment_create, segment_delete
 
 
-def _list_url(store_slug: str, segment: Segment) -> str | None:
-    """The customer list showing the segment's customers, when its filters can show it."""
-    try:
-        params = filter_params(conditions_from_json(segment.conditions))
-    except ConditionError:
-        return None
+def _list_url(store_slug: str, conditions: list[Condition] | None) -> str | None:
+    """The customer list showing a segment's customers, when its filters can show it."""
+    params = None if conditions is None else filter_params(conditions)
     if params is None:
         return None
     url = reverse("panel:customers", kwargs={"store_slug": store_slug})
@@ -36,7 +33,7 @@ def _list_url(store_slug: str, segment: Segment) -> str | None:
 def segment_index(request: HttpRequest, store_slug: str) -> HttpResponse:
     """The store's saved segments, each with its customer count and a link to them."""
     rows = [
-        (summary, _list_url(store_slug, summary.segment))
+        (summary, _list_url(store_slug, summary.conditions))
         for summary in segment_summaries(store=request.store)
     ]
     return render(

@@ -4,6 +4,7 @@ the sweeps over every panel URL share (tenancy, accessibility)."""
 import inspect
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import factory
 from django.apps import apps
@@ -107,3 +108,14 @@ def panel_urls(store_slug: str, rows: dict[type, Any]) -> Iterator[tuple[str, st
                 kwargs[param] = rows[model_for_kwarg(param)].pk
                 names_a_row = True
         yield name, reverse(name, kwargs=kwargs), names_a_row
+
+
+def panel_url(name: str, store: Store, *args: Any) -> str:
+    """``/store/<slug>/…`` of the panel pattern ``name`` with positional ``args``."""
+    return reverse(f"panel:{name}", args=[store.slug, *args])
+
+
+def customer_list_url(store: Store, **params: Any) -> str:
+    """The customer list of ``store`` with ``params`` as its query string."""
+    url = reverse("panel:customers", kwargs={"store_slug": store.slug})
+    return url + ("?" + urlencode(params, doseq=True) if params else "")

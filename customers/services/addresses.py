@@ -16,6 +16,7 @@ from storefront_crm.errors import ServiceError
 from storefront_crm.models import Store
 
 from ..models import ADDRESS_PARTS, Address, AddressKind, Customer
+from ..selectors import other_rows
 from .activity import activity_record
 from .customers import country_clean
 
@@ -62,9 +63,7 @@ def _customer_lock(store: Store, customer: Customer) -> None:
 
 def _default_take(store: Store, customer: Customer, kind: str, address_pk: int | None) -> None:
     defaults = Address.objects.filter(store=store, customer=customer, kind=kind, is_default=True)
-    if address_pk is not None:
-        defaults = defaults.exclude(pk=address_pk)
-    defaults.update(is_default=False)
+    other_rows(defaults, address_pk).update(is_default=False)
 
 
 @transaction.atomic

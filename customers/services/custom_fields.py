@@ -27,8 +27,9 @@ from ..models import (
     CustomField,
     CustomFieldType,
 )
+from ..selectors import other_rows
 from ..selectors_setup import custom_field_values_count
-from .store_setup import setup_name_clean, store_event_record, store_setup_lock
+from .store_setup import free_name, setup_name_clean, store_event_record, store_setup_lock
 
 CUSTOM_FIELD_DELETE_INLINE_MAX = 20000
 
@@ -295,11 +296,7 @@ def _key_for(store: Store, label: str) -> str:
     )
     # A built-in name counts as taken: "Email" gets "email_2", not the key of a real column.
     taken |= reserved_field_keys()
-    key, suffix = base, 1
-    while key in taken:
-        suffix += 1
-        key = f"{base}_{suffix}"
-    return key
+    return free_name(base, taken, separator="_")
 
 
 @transaction.atomic
@@ -342,10 +339,7 @@ def custom_field_create(
 
 
 def _label_free(store: Store, label: str, *, except_pk: int | None = None) -> None:
-    others = CustomField.objects.filter(store=store, label__iexact=label)
-    if except_pk is not None:
-        others = others.exclude(pk=except_pk)
-    if others.exists():
+    if other_rows(CustomField.objects.filter(store=store, label__iexact=label), except_pk).exists():
         raise ServiceError(
             _("Another custom field is already called “%(label)s”.") % {"label": label},
             field="label",

@@ -21,6 +21,7 @@ from ..models import (
     CustomerGroup,
     CustomerSource,
 )
+from ..selectors import other_rows
 from .activity import activity_record
 from .custom_fields import custom_field_values_clean
 from .groups import group_default
@@ -114,10 +115,7 @@ def custom_fields_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, li
 
 def email_free_check(store: Store, email: str, *, except_pk: int | None = None) -> None:
     """Refuse an email that another customer of the store has (``EmailTaken`` names it)."""
-    others = Customer.objects.filter(store=store, email=email)
-    if except_pk is not None:
-        others = others.exclude(pk=except_pk)
-    other = others.first()
+    other = other_rows(Customer.objects.filter(store=store, email=email), except_pk).first()
     if other is not None:
         raise EmailTaken(
             _("Another customer of this store already has the email “%(email)s”.")

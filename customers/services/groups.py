@@ -22,6 +22,7 @@ from ..models import (
     CustomerGroup,
     GroupKind,
 )
+from ..selectors import other_rows
 from .store_setup import setup_name_clean, store_event_record, store_setup_lock
 
 # How many members move per statement when a group is deleted: bounded memory, few queries.
@@ -54,10 +55,8 @@ def group_default(store: Store, account_type: str) -> CustomerGroup:
 
 
 def _group_name_free(store: Store, name: str, *, except_pk: int | None = None) -> None:
-    others = CustomerGroup.objects.filter(store=store, name__iexact=name)
-    if except_pk is not None:
-        others = others.exclude(pk=except_pk)
-    other = others.first()
+    same_name = CustomerGroup.objects.filter(store=store, name__iexact=name)
+    other = other_rows(same_name, except_pk).first()
     if other is not None:
         # The existing group's own spelling: "qa group" typed, "QA Group" is what exists.
         raise ServiceError(

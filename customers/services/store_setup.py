@@ -1,5 +1,5 @@
 """What the store-level setup services (groups, tags, custom fields) share: one writer
-at a time, the name rule, and the store-level event of the audit trail."""
+at a time, the name rules, and the store-level event of the audit trail."""
 
 from typing import Any
 
@@ -23,6 +23,16 @@ def store_event_record(*, store: Store, actor: Any, verb: str, **data: Any) -> N
     # A change to the store's setup rather than to one customer: the audit trail keeps it
     # without a customer.
     activity_record(store=store, customer=None, actor=actor, verb=verb, **data)
+
+
+def free_name(base: str, taken: set[str] | frozenset[str], *, separator: str) -> str:
+    """``base``, or ``base`` with the first suffix no name in ``taken`` has (``vip-2``,
+    ``size_3``, …)."""
+    name, suffix = base, 1
+    while name in taken:
+        suffix += 1
+        name = f"{base}{separator}{suffix}"
+    return name
 
 
 def setup_name_clean(name: str, *, max_length: int, field: str) -> str:

@@ -19,8 +19,9 @@ from ..models import (
     CustomerTag,
     TaggedCustomer,
 )
+from ..selectors import other_rows
 from .activity import activity_record
-from .store_setup import store_event_record, store_setup_lock
+from .store_setup import free_name, store_event_record, store_setup_lock
 
 
 class TagLimitExceeded(ServiceError):
@@ -162,15 +163,8 @@ def _tag_name_without_comma(name: str, *, field: str) -> None:
 def _tag_slug_free(store: Store, name: str, *, except_pk: int | None = None) -> str:
     """A slug for ``name`` that no other tag of the store has (``name-2``, ``name-3``, …)."""
     base = slugify(name, allow_unicode=True)[:90] or "tag"
-    others = CustomerTag.objects.filter(store=store, slug__startswith=base)
-    if except_pk is not None:
-        others = others.exclude(pk=except_pk)
-    taken = set(others.values_list("slug", flat=True))
-    slug, suffix = base, 1
-    while slug in taken:
-        suffix += 1
-        slug = f"{base}-{suffix}"
-    return slug
+    others = other_rows(CustomerTag.objects.filter(store=store, slug__startswith=base), except_pk)
+    return free_name(base, set(others.values_list("slug", flat=True)), separator="-")
 
 
 @transaction.atomic

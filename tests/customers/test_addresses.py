@@ -2,13 +2,13 @@
 the views, with roles, field errors, one default per kind and the activity log."""
 
 import pytest
-from django.urls import reverse
 
 from customers.models import ActivityEvent, Address, AddressKind
 from customers.services.addresses import address_add, address_delete, address_edit
 from customers.views.profile_display import event_sentence
 from storefront_crm.errors import ServiceError
 from tests.factories import AddressFactory, CustomerFactory, MembershipFactory
+from tests.panel_urls import panel_url as url
 
 pytestmark = pytest.mark.django_db
 
@@ -19,10 +19,6 @@ BERLIN = {
     "city": "Berlin",
     "country": "de",
 }
-
-
-def url(name, store, *args):
-    return reverse(f"panel:{name}", args=[store.slug, *args])
 
 
 def form_data(**changes):

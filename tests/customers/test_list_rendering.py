@@ -22,13 +22,9 @@ from tests.factories import (
     StoreFactory,
     TaggedCustomerFactory,
 )
+from tests.panel_urls import customer_list_url as list_url
 
 pytestmark = pytest.mark.django_db
-
-
-def list_url(store, **params):
-    url = reverse("panel:customers", kwargs={"store_slug": store.slug})
-    return url + ("?" + urlencode(params, doseq=True) if params else "")
 
 
 def panel_url(store, **params):

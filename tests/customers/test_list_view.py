@@ -16,17 +16,9 @@ from tests.factories import (
     MembershipFactory,
     TaggedCustomerFactory,
 )
+from tests.panel_urls import customer_list_url as list_url
 
 pytestmark = pytest.mark.django_db
-
-
-def list_url(store, **params):
-    url = reverse("panel:customers", kwargs={"store_slug": store.slug})
-    if params:
-        from urllib.parse import urlencode
-
-        url += "?" + urlencode(params, doseq=True)
-    return url
 
 
 def make_customers(store, count, **fields):

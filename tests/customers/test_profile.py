@@ -8,7 +8,6 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from customers.models import ActivityEvent, Customer, CustomerNote, CustomerTag, CustomFieldType
 from orders.models import Order, OrderStatus
@@ -24,12 +23,9 @@ from tests.factories import (
     OrderFactory,
     TaggedCustomerFactory,
 )
+from tests.panel_urls import panel_url as url
 
 pytestmark = pytest.mark.django_db
-
-
-def url(name, store, *args):
-    return reverse(f"panel:{name}", args=[store.slug, *args])
 
 
 def client_as(client, store, role):

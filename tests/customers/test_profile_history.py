@@ -7,7 +7,6 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from customers.models import ActivityEvent
 from customers.selectors_profile import cursor_parse
@@ -18,14 +17,11 @@ from customers.views.profile import (
     PROFILE_ORDERS,
 )
 from tests.factories import CustomerFactory, MembershipFactory, OrderFactory
+from tests.panel_urls import panel_url as url
 
 pytestmark = pytest.mark.django_db
 
 START = datetime.datetime(2024, 1, 1, 12, 0, tzinfo=datetime.UTC)
-
-
-def url(name, store, *args):
-    return reverse(f"panel:{name}", args=[store.slug, *args])
 
 
 def orders_of(customer, store, count, *, first=1, step=datetime.timedelta(hours=1)):

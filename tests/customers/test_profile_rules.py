@@ -46,6 +46,7 @@ from tests.factories import (
     OrderFactory,
     TaggedCustomerFactory,
 )
+from tests.panel_urls import panel_url as url
 
 pytestmark = pytest.mark.django_db
 
@@ -56,10 +57,6 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-def url(name, store, *args):
-    return reverse(f"panel:{name}", args=[store.slug, *args])
 
 
 def client_as(client, store, role):
@@ -600,7 +597,6 @@ def test_the_last_orders_addresses_read_like_saved_addresses():
 
 
 def test_the_add_form_shows_every_field_error_at_once(owner_client, store):
-    from django.urls import reverse
 
     response = owner_client.post(
         reverse("panel:customer_create", args=[store.slug]),

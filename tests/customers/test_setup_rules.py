@@ -6,7 +6,6 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.urls import reverse
 from django.utils import translation
 
 from customers.models import (
@@ -39,12 +38,9 @@ from tests.factories import (
     CustomFieldFactory,
     TaggedCustomerFactory,
 )
+from tests.panel_urls import panel_url as url
 
 pytestmark = pytest.mark.django_db
-
-
-def url(name, store, *args):
-    return reverse(f"panel:{name}", args=[store.slug, *args])
 
 
 def default_group(store, kind):

@@ -5,7 +5,6 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from customers.models import (
     Customer,
@@ -25,12 +24,9 @@ from tests.factories import (
     CustomFieldFactory,
     TaggedCustomerFactory,
 )
+from tests.panel_urls import panel_url as url
 
 pytestmark = pytest.mark.django_db
-
-
-def url(name, store, *args):
-    return reverse(f"panel:{name}", args=[store.slug, *args])
 
 
 @pytest.fixture
