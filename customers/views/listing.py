@@ -29,6 +29,7 @@ from ..selectors import (
     customer_page,
     customers_for_job_params,
     customers_matching,
+    tags_matching_search,
 )
 from ..services.bulk import BULK_ACTIONS, bulk_action_start, bulk_permission
 from .listing_rows import StoreFormatter, customer_head_html, customer_rows_html
@@ -152,6 +153,12 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
         if can(request, action.permission)
     ]
     query_string = query.urlencode()
+    search = query.get("q", "")
+    # Tags named like the search, each a link to its customers (with the other filters).
+    search_tags = [
+        (name, _url(query, q=None, tag=tag_id, tag_mode=None))
+        for tag_id, name in (tags_matching_search(store=store, text=search) if search else [])
+    ]
     return render(
         request,
         "customers/list/index.html",
@@ -163,7 +170,8 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
             )
             + f"?{query_string}",
             "filter_panel_page_url": _url(query, **{PANEL_PARAM: PANEL_FILTERS}) + "#filter-panel",
-            "search_value": query.get("q", ""),
+            "search_value": search,
+            "search_tags": search_tags,
             "filter_hidden_inputs": ""
             if panel_open
             else _hidden_inputs(query, leave_out={"q", "sort"}),

@@ -53,7 +53,12 @@ def test_list_query_count_does_not_grow_with_rows(owner_client, store, other_sto
     # with filters, a search, tags and custom sort as well
     params = {"q": "e", "spent_min": "1", "tag_mode": "any", "sort": "-last_order"}
     filtered_few, _ = count_queries(owner_client, list_url(store, **params))
-    assert filtered_few == many  # the bounded count replaces nothing; conditions add no query
+    # The bounded count rides with the rows and conditions add no query; a search reads the
+    # store's tag names once (offered as filters).
+    assert filtered_few == many + 1
+    make_customers(store, 30)
+    filtered_many, _ = count_queries(owner_client, list_url(store, **params))
+    assert filtered_many == filtered_few
 
 
 def test_list_shows_columns_and_orders_link(owner_client, store):
@@ -135,6 +140,48 @@ def test_page_jump_matches_keyset_walk(owner_client, store):
     assert jumped.context["page_count"] == 3
     beyond = owner_client.get(list_url(store, page=99))
     assert beyond.status_code == 200
+
+
+def test_a_search_offers_the_tags_it_names_as_filters(owner_client, store, other_store):
+    vip = CustomerTagFactory(store=store, name="VIP")
+    vip_gold = CustomerTagFactory(store=store, name="Gold VIP")
+    cafe = CustomerTagFactory(store=store, name="Café owner")
+    CustomerTagFactory(store=store, name="Newsletter")
+    ab = CustomerTagFactory(store=store, name="AB")
+    CustomerTagFactory(store=other_store, name="VIP 2")
+    tagged = CustomerFactory(store=store, first_name="Greta", last_name="Lindqvist")
+    TaggedCustomerFactory(store=store, content_object=tagged, tag=vip)
+    CustomerFactory(store=store, first_name="Vipul", last_name="Shah")
+
+    def offered(**params):
+        response = owner_client.get(list_url(store, **params))
+        return response.context["search_tags"], response.content.decode()
+
+    tags, html = offered(q="vip")
+    # The exact name first; links keep no search, so the tag's customers are all shown.
+    assert tags == [("VIP", f"?tag={vip.pk}"), ("Gold VIP", f"?tag={vip_gold.pk}")]
+    assert "Vipul Shah" in html and "Greta" not in html  # the search itself: names and emails
+    assert f'href="?tag={vip.pk}"' in html and "Show the customers tagged VIP" in html
+    assert offered(q="CAFE")[0] == [("Café owner", f"?tag={cafe.pk}")]  # accents, case
+    assert offered(q="owner café")[0] == [("Café owner", f"?tag={cafe.pk}")]  # every word
+    assert offered(q="e")[0] == []  # a letter or two is in too many names to mean a tag
+    assert offered(q="ab")[0] == [("AB", f"?tag={ab.pk}")]  # unless it is the whole name
+    assert offered(q="vip 2")[0] == []  # another store's tags are never offered
+    assert offered()[0] == [] and offered(country="DE")[0] == []
+    # The other filters stay; the tag replaces any tag filter.
+    tags, _html = offered(q="vip", country="SE", tag=ab.pk, tag_mode="all")
+    assert tags[0] == ("VIP", f"?country=SE&tag={vip.pk}")
+    # Followed, the link lists the tagged customer.
+    html = owner_client.get(list_url(store) + f"?tag={vip.pk}").content.decode()
+    assert "Greta Lindqvist" in html and "Vipul" not in html
+
+
+def test_a_search_that_finds_nobody_still_offers_its_tags(owner_client, store):
+    tag = CustomerTagFactory(store=store, name="Stammkunde")
+    CustomerFactory(store=store, first_name="Anna")
+    html = owner_client.get(list_url(store, q="stammkunde")).content.decode()
+    assert "No customers match these filters." in html
+    assert f'href="?tag={tag.pk}"' in html
 
 
 def test_empty_states(owner_client, store):
