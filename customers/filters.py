@@ -120,7 +120,7 @@ class CustomerFilterForm(forms.Form):
 
 
 class CustomerFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(label=_("Search by name or email"), method=_ignore)
+    q = django_filters.CharFilter(label=_("Search by name, email or phone"), method=_ignore)
     spent_min = django_filters.NumberFilter(
         label=_("Total spent from"), method=_ignore, min_value=0
     )

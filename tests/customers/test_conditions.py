@@ -215,6 +215,39 @@ def test_search_is_partial_case_and_accent_insensitive(store, people):
     assert search("%") == set()
 
 
+def test_a_phone_number_is_searched_in_phones_and_still_in_emails(
+    store, other_store, people, unscoped
+):
+    from customers.models import Customer
+    from customers.selectors import customers_for_job_params
+
+    Customer.objects.filter(email=ANN).update(phone="+49 (0)170 123-4567")
+    Customer.objects.filter(email=BOB).update(phone="0170 1234567")
+    CustomerFactory(store=store, email="shop1234567@example.net", phone="")
+    CustomerFactory(store=other_store, email="other@example.net", phone="0170 1234567")
+
+    def search(text):
+        return matching(store, Condition("search", "contains", text))
+
+    # Punctuation, a "(0)" and leading zeros do not matter; any part of the number does.
+    assert search("0170 1234567") == search("170/123 45 67") == {ANN, BOB}
+    assert search("1234567") == {ANN, BOB, "shop1234567@example.net"}  # emails as before
+    assert search("+49 170 1234567") == search("0049 170 1234567") == {ANN}
+    assert search("(0170) 123") == {ANN, BOB}
+    assert search("7012") == set()  # fewer than 5 digits: names and emails only
+    assert search("ann 12345") == set()  # words and digits: names and emails only
+    # The same conditions drive jobs (bulk actions, exports) and nested queries.
+    params = {"conditions": [{"field": "search", "op": "contains", "value": "0170 123"}]}
+    assert customers_for_job_params(store, params).count() == 2
+    nested = Customer.objects.filter(
+        pk__in=customers_matching(store, [Condition("search", "contains", "0170 123")])
+    )
+    assert set(nested.values_list("email", flat=True)) == {ANN, BOB}
+    # Phone numbers change with the row: the digits are computed, never stored.
+    Customer.objects.filter(email=BOB).update(phone="+43 660 7654321")
+    assert search("0660 765") == {BOB}
+
+
 def test_search_text_follows_every_write_of_name_and_email(store, people):
     from customers.models import Customer
 
@@ -343,34 +376,53 @@ def test_a_filterset_of_given_filters_reads_no_custom_fields_unless_named(store)
     assert named.conditions() == [Condition("custom_field", "gte", {"key": "size", "value": "3"})]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL index plan")
-def test_search_uses_the_trigram_index_on_postgresql(store, people):
+def search_plan(store, people, fillers, *, text, index, scans_off):
+    """The plan of a search for ``text`` after ``fillers`` customers are added, with the
+    GIN ``index`` cleaned as autovacuum would and ``scans_off`` ruled out (small tables
+    would rather be scanned); and how many customers it finds."""
     from django.db import connection as conn
 
     from customers.models import Customer
 
     group = people["ann"].group
-    Customer.objects.bulk_create(
-        Customer(store=store, group=group, email=f"filler{i}@shop.test", first_name=f"F{i:05d}x")
-        for i in range(20000)
-    )
+    Customer.objects.bulk_create(Customer(store=store, group=group, **f) for f in fillers)
     with conn.cursor() as cursor:
-        # As autovacuum would: the new rows move from the GIN pending list into the index.
-        cursor.execute("SELECT gin_clean_pending_list('customer_store_search_trgm_idx')")
+        cursor.execute(f"SELECT gin_clean_pending_list('{index}')")
         cursor.execute("ANALYZE customers_customer")
     sql, params = (
-        customers_matching(store, [Condition("search", "contains", "müller")])
+        customers_matching(store, [Condition("search", "contains", text)])
         .order_by()
         .query.sql_with_params()
     )
     with conn.cursor() as cursor:
-        # Small test tables: rule out the plain scans so the choice is between the bitmap
-        # scans of the store's btree index and of the trigram index.
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_indexscan = off")
+        for scan in scans_off:
+            cursor.execute(f"SET LOCAL enable_{scan} = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "customer_store_search_trgm_idx" in plan, plan
+        cursor.execute(sql, params)
+        return plan, len(cursor.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL index plan")
+def test_search_uses_the_trigram_index_on_postgresql(store, people):
+    index = "customer_store_search_trgm_idx"
+    fillers = ({"email": f"filler{i}@shop.test", "first_name": f"F{i:05d}x"} for i in range(20000))
+    # The choice left is between the bitmap scans of the store's btree index and of the
+    # trigram index.
+    plan, found = search_plan(
+        store, people, fillers, text="müller", index=index, scans_off=["seqscan", "indexscan"]
+    )
+    assert index in plan and found == 1, plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL index plan")
+def test_phone_search_uses_the_phone_index_on_postgresql(store, people):
+    index = "customer_store_phone_trgm_idx"
+    fillers = ({"email": f"f{i}@shop.test", "phone": f"+49 30 {i:07d}"} for i in range(20000))
+    plan, found = search_plan(
+        store, people, fillers, text="030 0012345", index=index, scans_off=["seqscan"]
+    )
+    assert index in plan and found == 1, plan
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL statistics")
