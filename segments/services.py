@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from customers.conditions import Condition, ConditionError, conditions_to_json
 from customers.selectors import customers_matching
+from customers.services.store_setup import store_event_record
 from storefront_crm.errors import ServiceError
 from storefront_crm.models import Store
 
@@ -27,12 +28,14 @@ def segment_create(*, store: Store, actor: Any, name: str, conditions: list[Cond
         customers_matching(store, conditions).query.sql_with_params()  # compiles, or raises
     except ConditionError as error:
         raise ServiceError(str(error), field="conditions") from None
-    return Segment.objects.create(
+    segment = Segment.objects.create(
         store=store,
         name=name,
         conditions=conditions_to_json(conditions),
         created_by=actor if getattr(actor, "pk", None) else None,
     )
+    store_event_record(store=store, actor=actor, verb="segment.created", segment=name)
+    return segment
 
 
 @transaction.atomic
@@ -40,4 +43,6 @@ def segment_delete(*, store: Store, actor: Any, segment: Segment) -> None:
     """Forget a saved segment; the customers it selected are not touched."""
     if segment.store_id != store.pk:
         raise ServiceError(_("That segment does not exist."))
+    name = segment.name
     segment.delete()
+    store_event_record(store=store, actor=actor, verb="segment.deleted", segment=name)

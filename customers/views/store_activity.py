@@ -1,5 +1,6 @@
 """The store's activity: what happened to the store's customer data as a whole (imports,
-exports, deleted customers, changes to groups, tags and custom fields), who did it and when.
+exports, deleted customers, changes to groups, tags, custom fields and segments), who did it
+and when.
 What happened to one customer is on that customer's profile."""
 
 from typing import Any
@@ -158,6 +159,10 @@ def store_event_sentence(event: ActivityEvent) -> str:
         ) % {"count": _count(data, "values_removed"), "label": data.get("label", "?")}
     if verb == "custom_field.reordered":
         return _("Reordered the custom fields")
+    if verb == "segment.created":
+        return _("Saved the segment “%(segment)s”") % {"segment": data.get("segment", "?")}
+    if verb == "segment.deleted":
+        return _("Deleted the segment “%(segment)s”") % {"segment": data.get("segment", "?")}
     return verb
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from customers.conditions import Condition, conditions_to_json
+from customers.models import ActivityEvent
 from segments.models import Segment
 from segments.services import segment_create, segment_delete
 from storefront_crm.errors import ServiceError
@@ -87,6 +88,25 @@ def test_deleting_a_segment_asks_first_and_keeps_its_customers(owner_client, sto
     assert done.status_code == 302 and done["Location"] == segments_url(store)
     assert not Segment.objects.filter(pk=segment.pk).exists()
     customer.refresh_from_db()  # still there
+
+
+def test_saving_and_deleting_a_segment_shows_in_the_store_activity(owner_client, store, owner):
+    segment = segment_create(
+        store=store, actor=owner, name="Germans", conditions=[Condition("country", "in", ["DE"])]
+    )
+    segment_delete(store=store, actor=owner, segment=segment)
+
+    html = owner_client.get(
+        reverse("panel:store_activity", kwargs={"store_slug": store.slug})
+    ).content.decode()
+
+    assert "Saved the segment “Germans”" in html
+    assert "Deleted the segment “Germans”" in html
+    events = ActivityEvent.objects.filter(store=store, verb__startswith="segment.")
+    assert {(event.verb, event.actor_id) for event in events} == {
+        ("segment.created", owner.pk),
+        ("segment.deleted", owner.pk),
+    }
 
 
 def test_support_sees_segments_but_cannot_delete_them(client, store, support):
