@@ -52,6 +52,7 @@ from ..services.custom_fields import (
     custom_field_value_clean,
     reserved_field_keys,
 )
+from ..services.tags import tag_names_clean
 from .formats import (
     ADDRESS_KINDS,
     ADDRESS_PARTS,
@@ -140,6 +141,9 @@ class ImportOptions:
     encoding: str | None = None
     actor: Any = None
     job_id: int | None = None  # recorded on each imported customer's activity event
+    # A tag for every customer of the file (created or updated), so that exactly they can
+    # be found, filtered and edited in bulk afterwards; new or existing.
+    tag: str = ""
 
 
 @dataclass
@@ -162,6 +166,7 @@ class ImportResult:
     new_groups: list[str] = field(default_factory=list)
     new_custom_fields: list[str] = field(default_factory=list)
     new_tags: int = 0
+    tag: str = ""  # the tag every customer of the file got (ImportOptions.tag, cleaned)
     ignored_columns: list[str] = field(default_factory=list)
     preview: list[dict[str, Any]] = field(default_factory=list)
 
@@ -352,12 +357,18 @@ class _Checker:
     """Cleans rows, finds problems and compares rows with the store, batch by batch."""
 
     def __init__(
-        self, store: Store, plan: ColumnPlan, result: ImportResult, error_sink: "ErrorSink"
+        self,
+        store: Store,
+        plan: ColumnPlan,
+        result: ImportResult,
+        error_sink: "ErrorSink",
+        extra_tag: str = "",
     ) -> None:
         self.store = store
         self.plan = plan
         self.result = result
         self.errors = error_sink
+        self.extra_tag = extra_tag
         self.seen_emails: dict[str, int] = {}
         self.tag_names = {
             name.lower()
@@ -425,6 +436,9 @@ class _Checker:
             else:
                 self.seen_emails[email] = number
         tags = values.get("tag_names") or []
+        extra = self.extra_tag
+        if extra and all(name.lower() != extra.lower() for name in tags):
+            tags = values["tag_names"] = [*tags, extra]
         new_tags = [name for name in tags if name.lower() not in self.tag_names]
         if new_tags and not problems:
             if len(self.tag_names) + len(new_tags) > self.tag_limit:
@@ -498,7 +512,7 @@ class _Checker:
         tags_of: dict[int, set[str]] = {}
         addresses_of: dict[tuple[int, str], tuple[str, ...]] = {}
         notes_of: dict[int, set[str]] = {}
-        if "tag_names" in attributes:
+        if "tag_names" in attributes or self.extra_tag:
             for customer_id, name in TaggedCustomer.objects.filter(
                 store=self.store, content_object_id__in=ids
             ).values_list("content_object_id", "tag__name"):
@@ -720,7 +734,21 @@ def _customers_import(
         ignored_columns=plan.ignored,
     )
     errors = ErrorSink(result)
-    checker = _Checker(store, plan, result, errors)
+    result.tag = next(iter(tag_names_clean([options.tag])), "")
+    checker = _Checker(store, plan, result, errors, extra_tag=result.tag)
+    if (
+        result.tag
+        and result.tag.lower() not in checker.tag_names
+        and len(checker.tag_names) >= checker.tag_limit
+    ):
+        raise FileProblem(
+            _(
+                "The store already has %(limit)d tags, the most it can have: tag the customers "
+                "with one of them, or delete a tag first, to import with the new tag "
+                "“%(tag)s”."
+            )
+            % {"limit": checker.tag_limit, "tag": result.tag}
+        )
     writing = not options.dry_run
     total = info.data_rows * (2 if writing else 1)
     progress = on_progress or (lambda done, total, counts: None)
@@ -1002,4 +1030,6 @@ def import_summary_lines(result: ImportResult, *, dry_run: bool) -> list[str]:
         lines.append(
             _("New custom fields: %(fields)s") % {"fields": ", ".join(result.new_custom_fields)}
         )
+    if result.tag:
+        lines.append(_("Every customer of the file is tagged “%(tag)s”.") % {"tag": result.tag})
     return lines

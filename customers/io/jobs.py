@@ -18,7 +18,7 @@ from storefront_crm.errors import ServiceError
 from storefront_crm.jobs import JobContext, JobFailed, job_handler
 from storefront_crm.models import Job, Store
 
-from ..models import Customer
+from ..models import Customer, CustomerTag
 from ..services.activity import activity_record
 from .exporter import CSV_DIALECTS, customers_export
 from .importer import ImportOptions, ImportResult, customers_import, import_summary_lines
@@ -43,7 +43,8 @@ def _record(job: Job, **changes: Any) -> None:
 )
 def customers_import_job(ctx: JobContext) -> str:
     """Params: ``format`` (auto/native/…), ``dry_run``, ``on_error`` (abort/skip),
-    ``encoding`` (None: detect). The input file is the job's ``input_file``."""
+    ``encoding`` (None: detect), ``tag`` (for every customer of the file; optional). The
+    input file is the job's ``input_file``."""
     job, params = ctx.job, ctx.params
     options = ImportOptions(
         format_name=params.get("format") or "auto",
@@ -52,6 +53,7 @@ def customers_import_job(ctx: JobContext) -> str:
         encoding=params.get("encoding") or None,
         actor=job.created_by,
         job_id=job.pk,
+        tag=params.get("tag") or "",
     )
     committed: dict[str, int] = {"batches": 0, "rows": 0}
 
@@ -106,6 +108,12 @@ def customers_import_job(ctx: JobContext) -> str:
             "new_groups": result.new_groups,
             "new_custom_fields": result.new_custom_fields,
             "reasons": result.reasons,
+            # The list of exactly the file's customers is this tag's (once written).
+            "tag_id": CustomerTag.objects.filter(store=ctx.store, name__iexact=result.tag)
+            .values_list("pk", flat=True)
+            .first()
+            if result.tag and result.written
+            else None,
         },
     )
     ctx.progress(

@@ -131,16 +131,19 @@ def bulk_action_start(
     tag_names: list[str] | tuple[str, ...] = (),
     group_id: int | None = None,
     base_url: str = "",
+    dialect: str = "standard",
 ) -> BulkOutcome:
     """Run ``action`` on ``customer_ids`` (or, when None, on every customer matching
     ``conditions``): now when few, as a job when more than the sync limit, export always as
-    a job. ``base_url``: the site's address, for the links of confirmation emails. The
-    caller checks ``bulk_permission(action)`` for the acting member."""
+    a job. ``base_url``: the site's address, for the links of confirmation emails;
+    ``dialect``: the export's CSV dialect (a name of ``customers.io.exporter.CSV_DIALECTS``).
+    The caller checks ``bulk_permission(action)`` for the acting member."""
     bulk_permission(action)
     targets = _targets(conditions, customer_ids)
     if action == "export":
+        params = {**targets, "dialect": dialect}
         try:
-            job = job_start(store=store, kind="customers.export", actor=actor, params=targets)
+            job = job_start(store=store, kind="customers.export", actor=actor, params=params)
         except ValueError:
             raise ServiceError(_("The CSV export is not available yet.")) from None
         return BulkOutcome(job=job)

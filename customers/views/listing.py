@@ -22,6 +22,7 @@ from storefront_crm.models import Store
 from storefront_crm.tenancy import can, permission_required
 
 from ..filters import PAGING_PARAMS, CustomerFilterSet
+from ..io.exporter import CSV_DIALECTS
 from ..selectors import (
     ListSort,
     customer_count_hint,
@@ -35,6 +36,12 @@ from ..services.bulk import BULK_ACTIONS, bulk_action_start, bulk_permission
 from .listing_rows import StoreFormatter, customer_head_html, customer_rows_html
 
 PAGE_SIZE = 50
+# The page a bulk action shows before it runs: a confirmation, or a question.
+BULK_STEP_TEMPLATES = {
+    "delete": "customers/list/bulk_confirm.html",
+    "group_set": "customers/list/bulk_group.html",
+    "export": "customers/list/bulk_export.html",
+}
 # ``?panel=filters`` shows the filter fields in the page (the link for browsers without
 # JavaScript; with it, htmx loads them when the panel is opened).
 PANEL_PARAM, PANEL_FILTERS = "panel", "filters"
@@ -245,25 +252,29 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
         if not customer_ids:
             messages.error(request, _("Select customers first, or choose all that match."))
             return redirect(list_url)
-    group = request.POST.get("group", "")
+    group, dialect = request.POST.get("group", ""), request.POST.get("dialect", "")
     # Deleting asks for confirmation; setting a group asks which one (the list page does not
-    # read the store's groups on every view for a control that is seldom used).
-    step = {"delete": request.POST.get("confirmed") != "yes", "group_set": not group.isdigit()}
+    # read the store's groups on every view for a control that is seldom used); exporting
+    # asks for which program the file is.
+    step = {
+        "delete": request.POST.get("confirmed") != "yes",
+        "group_set": not group.isdigit(),
+        "export": dialect not in CSV_DIALECTS,
+    }
     if step.get(action):
         targets = {"conditions": [c.to_json() for c in conditions], "customer_ids": customer_ids}
         return render(
             request,
-            "customers/list/bulk_confirm.html"
-            if action == "delete"
-            else "customers/list/bulk_group.html",
+            BULK_STEP_TEMPLATES[action],
             {
                 "count": customer_count_hint(customers_for_job_params(store, targets)),
                 "post": [
                     (key, value)
                     for key, values in request.POST.lists()
                     for value in values
-                    if key not in {"csrfmiddlewaretoken", "confirmed", "group"}
+                    if key not in {"csrfmiddlewaretoken", "confirmed", "group", "dialect"}
                 ],
+                "heading": BULK_ACTIONS[action].label,
                 "groups": customer_group_choices(store=store) if action == "group_set" else [],
                 "list_url": list_url,
             },
@@ -278,6 +289,7 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
             tag_names=request.POST.get("tag", "").split(","),
             group_id=int(group) if group.isdigit() else None,
             base_url=request.build_absolute_uri("/"),
+            dialect=dialect,
         )
     except ServiceError as error:
         messages.error(request, error.message)

@@ -49,6 +49,15 @@ class UploadForm(forms.Form):
         choices=[("", gettext_lazy("Recognise"))] + list(ENCODINGS.items()),
         required=False,
     )
+    tag = forms.CharField(
+        label=gettext_lazy("Tag every customer of the file (optional)"),
+        help_text=gettext_lazy(
+            "A new or existing tag: afterwards it finds exactly these customers, for a filter, "
+            "a segment or a bulk action."
+        ),
+        max_length=100,
+        required=False,
+    )
 
 
 class ConfirmForm(forms.Form):
@@ -75,6 +84,7 @@ def transfer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
                 "encoding": form.cleaned_data["encoding"] or None,
                 "on_error": "abort",
                 "source": "browser",
+                "tag": form.cleaned_data["tag"].strip(),
             },
             input_file=form.cleaned_data["file"],
         )
@@ -131,6 +141,7 @@ def transfer_confirm(request: HttpRequest, store_slug: str, job_id: int) -> Http
                 "on_error": form.cleaned_data["on_error"],
                 "preview_job": preview.pk,
                 "source": "browser",
+                "tag": preview.params.get("tag") or "",
             },
             input_file=File(source, name=preview.input_file.name.rsplit("/", 1)[-1]),
         )

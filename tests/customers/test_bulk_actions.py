@@ -222,16 +222,27 @@ def test_export_starts_the_export_job_with_the_agreed_parameters(client, store, 
     monkeypatch.setattr(jobs, "_HANDLERS", handlers)
     signed_in(client, store, "manager")
     tag = CustomerTagFactory(store=store, name="vip")
-    client.post(
-        bulk_url(store), {"action": "export", "scope": "all", "query": f"tag={tag.pk}&q=ann"}
-    )
+    data = {"action": "export", "scope": "all", "query": f"tag={tag.pk}&q=ann"}
+    # First the question for which program the file is, with the selection kept.
+    step = client.post(bulk_url(store), data)
+    html = step.content.decode()
+    assert step.status_code == 200 and not Job.objects.filter(kind="customers.export").exists()
+    assert 'name="dialect" value="spreadsheet"' in html
+    assert f'name="query" value="tag={tag.pk}&amp;q=ann"' in html
+    # An unknown answer asks again.
+    assert client.post(bulk_url(store), {**data, "dialect": "xlsx"}).status_code == 200
+
+    done = client.post(bulk_url(store), {**data, "dialect": "spreadsheet"})
+
     job = Job.objects.get(store=store, kind="customers.export")
+    assert done.status_code == 302 and done["Location"].endswith(f"/jobs/{job.pk}/")
     assert job.params == {
         "conditions": [
             {"field": "search", "op": "contains", "value": "ann"},
             {"field": "tag", "op": "any", "value": [tag.pk]},
         ],
         "customer_ids": None,
+        "dialect": "spreadsheet",
     }
 
 

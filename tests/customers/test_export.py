@@ -178,6 +178,19 @@ def test_the_command_and_the_transfer_page_export_the_spreadsheet_dialect(
     job.refresh_from_db()
     assert b";12,50;" in job.result_file.read()
 
+    # The list's bulk export asks the same question and writes the same file.
+    CustomerFactory(store=store, email="bo@example.com", total_spent=Decimal("3.10"))
+    owner_client.post(
+        reverse("panel:customers_bulk", kwargs={"store_slug": store.slug}),
+        {"action": "export", "scope": "all", "query": "q=ann", "dialect": "spreadsheet"},
+    )
+    selection = Job.objects.filter(store=store, kind="customers.export").latest("pk")
+    job_execute(selection.pk)
+    selection.refresh_from_db()
+    written = selection.result_file.read()
+    assert written.startswith(b"\xef\xbb\xbf") and b";12,50;" in written
+    assert b"bo@example.com" not in written
+
 
 @pytest.mark.django_db
 def test_export_has_the_seed_columns_and_no_notes_or_passwords(store):

@@ -269,6 +269,67 @@ def test_skip_imports_the_good_rows(store):
 
 
 @pytest.mark.django_db
+def test_every_customer_of_the_file_can_get_a_tag(store):
+    from customers.models import TaggedCustomer
+
+    existing = CustomerFactory(store=store, email="old@example.com", first_name="Old")
+    untouched = CustomerFactory(store=store, email="other@example.com")
+    data = (
+        "Email,First Name,Accepts Email Marketing,Tags\n"
+        'new@example.com,New,no,"Fair 2026, VIP"\nold@example.com,Old,no,\n'
+    )
+
+    result = run(store, data, tag=" Fair  2026 ", on_error="abort")
+
+    # Created and updated (an existing customer whose only change is the tag) alike; the
+    # row that names the tag itself gets it once.
+    assert (result.created, result.updated, result.unchanged) == (1, 1, 0)
+    assert result.tag == "Fair 2026" and result.new_tags == 2
+    tagged = TaggedCustomer.objects.filter(tag__name="Fair 2026")
+    assert set(tagged.values_list("content_object__email", flat=True)) == {
+        "new@example.com",
+        existing.email,
+    }
+    assert not TaggedCustomer.objects.filter(content_object=untouched).exists()
+    assert "Every customer of the file is tagged “Fair 2026”." in importer.import_summary_lines(
+        result, dry_run=False
+    )
+    # Again: everyone has it, nothing changes.
+    again = run(store, data, tag="fair 2026", on_error="abort")
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    assert CustomerTag.objects.filter(name__iexact="fair 2026").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_new_import_tag_past_the_tag_limit_refuses_the_file_before_any_row(store, settings):
+    settings.STOREFRONT_MAX_TAGS_PER_STORE = 2
+    CustomerTag.objects.create(store=store, name="One", slug="one")
+    CustomerTag.objects.create(store=store, name="Two", slug="two")
+    data = "Email,First Name,Accepts Email Marketing\na@x.de,A,no\n"
+
+    with pytest.raises(FileProblem, match="already has 2 tags"):
+        run(store, data, tag="Three")
+    assert Customer.objects.count() == 0
+    # An existing tag is no new one.
+    assert run(store, data, tag="two").created == 1
+
+
+@pytest.mark.django_db
+def test_the_command_tags_the_files_customers(store):
+    out = io.StringIO()
+    call_command(
+        "import_customers",
+        "--store=alpha",
+        str(SAMPLES / "shopify_current.csv"),
+        "--tag=Shopify move",
+        stdout=out,
+    )
+    tag = CustomerTag.objects.get(name="Shopify move")
+    assert tag.tagged_items.count() == 2
+    assert "tagged “Shopify move”" in out.getvalue()
+
+
+@pytest.mark.django_db
 def test_too_many_tags_is_a_row_problem(store, settings):
     settings.STOREFRONT_MAX_TAGS_PER_STORE = 3
     CustomerTag.objects.create(store=store, name="Existing", slug="existing")

@@ -64,6 +64,38 @@ def test_preview_then_confirm_imports(client, request, role, django_capture_on_c
 
 
 @pytest.mark.django_db
+def test_the_imported_customers_can_be_tagged_and_listed(
+    client, owner, django_capture_on_commit_callbacks
+):
+    from customers.models import CustomerTag
+
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            url("customer_transfer"), {"file": upload(), "format": "auto", "tag": "From Shopify"}
+        )
+    preview = Job.objects.get()
+    assert preview.params["tag"] == "From Shopify"
+    page = client.get(url("customer_transfer_job", job_id=preview.pk)).content.decode()
+    assert "Every customer of the file gets the tag “From Shopify”." in page
+    assert not CustomerTag.objects.filter(name="From Shopify").exists()  # a dry run
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url("customer_transfer_confirm", job_id=preview.pk),
+            {"format": "shopify", "on_error": "abort"},
+        )
+    job = Job.objects.exclude(pk=preview.pk).get()
+    tag = CustomerTag.objects.get(name="From Shopify")
+    assert job.params["tag_id"] == tag.pk
+    page = client.get(response.url).content.decode()
+    link = f"{reverse('panel:customers', kwargs={'store_slug': 'alpha'})}?tag={tag.pk}"
+    assert f'href="{link}"' in page and "Show the customers tagged “From Shopify”" in page
+    listed = client.get(link).content.decode()
+    assert "anna.schmidt@example.com" in listed and "bob@example.com" in listed
+
+
+@pytest.mark.django_db
 def test_problems_are_listed_with_a_downloadable_report(
     owner_client, django_capture_on_commit_callbacks
 ):

@@ -1,4 +1,5 @@
-"""``manage.py import_customers --store SLUG FILE [--format …] [--dry-run] [--on-error …]``"""
+"""``manage.py import_customers --store SLUG FILE [--format …] [--dry-run] [--on-error …]
+[--tag NAME]``"""
 
 from typing import Any
 
@@ -31,6 +32,11 @@ class Command(StoreCommand):
         parser.add_argument(
             "--encoding", default=None, help="e.g. cp1252 or latin-1 (default: detect)"
         )
+        parser.add_argument(
+            "--tag",
+            default="",
+            help="a tag (new or existing) for every customer of the file",
+        )
 
     def handle(self, *args: Any, store: Any, file: str, **options: Any) -> None:
         job = self.file_job_run(
@@ -42,6 +48,7 @@ class Command(StoreCommand):
                 "dry_run": options["dry_run"],
                 "on_error": options["on_error"],
                 "encoding": options["encoding"],
+                "tag": options["tag"],
             },
         )
         self.stdout.write(
