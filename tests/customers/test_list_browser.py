@@ -102,3 +102,36 @@ def test_filters_saved_as_a_segment_open_again_from_the_segments_page(page, sign
     expect(page.get_by_text("Country: AT")).to_be_visible()
     expect(page.get_by_role("cell", name="bob@example.org")).to_be_visible()
     expect(page.get_by_role("cell", name="ada@example.org")).to_have_count(0)
+
+
+def test_searching_a_phone_number_and_a_tag_name(page, sign_in, password):
+    owner = seed()
+    with scopes_disabled():
+        from customers.models import Customer, CustomerTag, TaggedCustomer
+        from storefront_crm.models import Store
+
+        store = Store.objects.get(slug="list-shop")
+        CustomerFactory(store=store, email="cleo@example.org", phone="+49 (0)170 555-0101")
+        tag = CustomerTag.objects.get(store=store, name="newsletter")
+        bob = Customer.objects.get(store=store, email="bob@example.org")
+        TaggedCustomer.objects.create(store=store, content_object=bob, tag=tag)
+    base = sign_in(owner.email, password)
+    page.goto(f"{base}/store/list-shop/customers/")
+
+    search = page.get_by_placeholder("Search by name, email or phone")
+    search.fill("0170 5550101")
+    search.press("Enter")
+    page.wait_for_load_state()
+    expect(page.get_by_role("cell", name="cleo@example.org")).to_be_visible()
+    expect(page.get_by_role("cell", name="ada@example.org")).to_have_count(0)
+
+    # A tag's name finds no customer by name, and offers the tag's customers instead.
+    page.locator("#id_q").fill("Newsletter")
+    page.locator("#id_q").press("Enter")
+    page.wait_for_load_state()
+    expect(page.get_by_text("No customers match these filters.")).to_be_visible()
+    page.locator(".search-tags").get_by_role("link", name="newsletter").click()
+    page.wait_for_load_state()
+    expect(page.get_by_role("cell", name="bob@example.org")).to_be_visible()
+    expect(page.get_by_role("cell", name="cleo@example.org")).to_have_count(0)
+    assert "q=" not in page.url and f"tag={tag.pk}" in page.url, page.url
