@@ -1031,5 +1031,12 @@ def import_summary_lines(result: ImportResult, *, dry_run: bool) -> list[str]:
             _("New custom fields: %(fields)s") % {"fields": ", ".join(result.new_custom_fields)}
         )
     if result.tag:
-        lines.append(_("Every customer of the file is tagged “%(tag)s”.") % {"tag": result.tag})
+        lines.append(
+            (
+                _("Every customer of the file would be tagged “%(tag)s”.")
+                if dry_run
+                else _("Every customer of the file is tagged “%(tag)s”.")
+            )
+            % {"tag": result.tag}
+        )
     return lines

@@ -77,7 +77,7 @@ def test_the_imported_customers_can_be_tagged_and_listed(
     preview = Job.objects.get()
     assert preview.params["tag"] == "From Shopify"
     page = client.get(url("customer_transfer_job", job_id=preview.pk)).content.decode()
-    assert "Every customer of the file gets the tag “From Shopify”." in page
+    assert "Every customer of the file would be tagged “From Shopify”." in page
     assert not CustomerTag.objects.filter(name="From Shopify").exists()  # a dry run
 
     with django_capture_on_commit_callbacks(execute=True):
