@@ -132,46 +132,66 @@ class CustomerSearchMatch(Expression):
 
 
 class CustomerPhoneMatch(Expression):
-    """The store's customers whose phone holds ``digits`` (``customer_phone_digits``), which
-    the partial trigram index of migration 0009 finds on PostgreSQL."""
+    """The store's customers whose phone holds any of ``variants`` (digit strings, as
+    ``customer_phone_digits`` gives them), which the partial trigram index of migration 0009
+    finds on PostgreSQL."""
 
     output_field = BooleanField()
     conditional = True
 
-    def __init__(self, digits: str, store_id: int) -> None:
+    def __init__(self, variants: list[str], store_id: int) -> None:
         super().__init__()
-        self.digits, self.store_id = digits, store_id
+        self.variants, self.store_id = variants, store_id
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         quote = compiler.quote_name_unless_alias
         table = quote(Customer._meta.db_table)
-        pattern = f"%{self.digits}%"  # digits only: nothing for LIKE to escape
+        # Digits only: nothing for LIKE to escape.
+        patterns = [f"%{digits}%" for digits in self.variants]
         if connection.vendor == "postgresql":
             # The matching ids first, through the phone index, as an array: the planner ORs
             # them with the name index in one bitmap scan. As a condition on each row, it
             # walked the sort index computing the digits of half a million phones (1.2 s).
+            digits = f"{PHONE_DIGITS_FUNCTION}(phone_match.phone)"
+            any_variant = " OR ".join([f"{digits} LIKE %s"] * len(patterns))
             sql = (
                 f"{table}.{quote('id')} = ANY(ARRAY(SELECT phone_match.id FROM {table}"
                 " phone_match WHERE phone_match.store_id = %s AND phone_match.phone <> ''"
-                f" AND {PHONE_DIGITS_FUNCTION}(phone_match.phone) LIKE %s))"
+                f" AND ({any_variant})))"
             )
-            return sql, [self.store_id, pattern]
+            return sql, [self.store_id, *patterns]
         column = f"{table}.{quote('phone')}"
-        return f"({column} <> '' AND {PHONE_DIGITS_FUNCTION}({column}) LIKE %s)", [pattern]
+        any_variant = " OR ".join([f"{PHONE_DIGITS_FUNCTION}({column}) LIKE %s"] * len(patterns))
+        return f"({column} <> '' AND ({any_variant}))", patterns
 
 
 # A search that is a phone number: digits with the usual punctuation, at least this many.
-PHONE_SEARCH = re.compile(r"^\+?[0-9\s()./-]+$")
+PHONE_SEARCH = re.compile(r"^[+0-9\s()./-]+$")
 PHONE_SEARCH_MIN_DIGITS = 5
+# An international number ("+49 170 …", "0049 170 …") is also looked for without its
+# country code (1 to 3 digits), as phones kept in national form ("0170 …") hold it; only
+# while at least this many digits remain, so that the shorter forms still pick one number.
+PHONE_SEARCH_MIN_NATIONAL_DIGITS = 7
+INTERNATIONAL_PREFIX = re.compile(r"^\(?(\+|00)")
 
 
-def phone_search_digits(text: str) -> str:
-    """The digits to look for in phone numbers, or "" when ``text`` is no phone number."""
+def phone_search_digits(text: str) -> list[str]:
+    """The digit strings to look for in phone numbers (the number as typed, and an
+    international one without its country code), or [] when ``text`` is no phone number."""
     text = text.strip()
     if not PHONE_SEARCH.match(text):
-        return ""
+        return []
     digits = phone_digits(text)
-    return digits if len(digits) >= PHONE_SEARCH_MIN_DIGITS else ""
+    if len(digits) < PHONE_SEARCH_MIN_DIGITS:
+        return []
+    variants = [digits]
+    if INTERNATIONAL_PREFIX.match(text):
+        variants += [
+            digits[length:]
+            for length in (1, 2, 3)
+            if len(digits) - length >= PHONE_SEARCH_MIN_NATIONAL_DIGITS
+        ]
+    return variants
 
 
 # A search of more words than this matches on the first ones only (each word is one more
@@ -358,13 +378,13 @@ def condition_q(condition: Condition, store: Store) -> Q:
     if field == "search":
         # Every word somewhere, in any order: "Becker Käthe" and "becker, käthe" find
         # Käthe Becker as "Käthe Becker" does. A phone number is looked for in phones too
-        # ("0170 123 4567" finds "+49 170 1234567"), and still in emails.
+        # ("0170 123 4567" finds "+49 170 1234567", and back), and still in emails.
         text = str(value or "")
         q = Q()
         for word in search_words(text):
             q &= Q(CustomerSearchMatch(word))
-        digits = phone_search_digits(text)
-        return q | Q(CustomerPhoneMatch(digits, store.pk)) if digits else q
+        variants = phone_search_digits(text)
+        return q | Q(CustomerPhoneMatch(variants, store.pk)) if variants else q
     if field == "total_spent":
         return _range_q(field, op, value, _decimal)
     if field == "orders_count":

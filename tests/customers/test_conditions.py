@@ -232,7 +232,10 @@ def test_a_phone_number_is_searched_in_phones_and_still_in_emails(
     # Punctuation, a "(0)" and leading zeros do not matter; any part of the number does.
     assert search("0170 1234567") == search("170/123 45 67") == {ANN, BOB}
     assert search("1234567") == {ANN, BOB, "shop1234567@example.net"}  # emails as before
-    assert search("+49 170 1234567") == search("0049 170 1234567") == {ANN}
+    # An international number finds the number kept in national form too, and back.
+    assert search("+49 170 1234567") == search("0049 170 1234567") == {ANN, BOB}
+    assert search("(+49) 170 1234567") == {ANN, BOB}
+    assert search("+49 12 34") == set()  # too short to stand without its country code
     assert search("(0170) 123") == {ANN, BOB}
     assert search("7012") == set()  # fewer than 5 digits: names and emails only
     assert search("ann 12345") == set()  # words and digits: names and emails only
