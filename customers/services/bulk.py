@@ -29,6 +29,7 @@ from storefront_crm.jobs import JobContext, job_handler, job_start
 from storefront_crm.models import Job, Store
 
 from ..conditions import Condition, conditions_to_json
+from ..io.exporter import CSV_DIALECTS
 from ..models import (
     AccountType,
     ActivityEvent,
@@ -141,6 +142,8 @@ def bulk_action_start(
     bulk_permission(action)
     targets = _targets(conditions, customer_ids)
     if action == "export":
+        if dialect not in CSV_DIALECTS:
+            raise ServiceError(_("Choose the file's format."))
         params = {**targets, "dialect": dialect}
         try:
             job = job_start(store=store, kind="customers.export", actor=actor, params=params)

@@ -246,6 +246,19 @@ def test_export_starts_the_export_job_with_the_agreed_parameters(client, store, 
     }
 
 
+def test_the_export_service_refuses_an_unknown_file_format(store, owner):
+    with pytest.raises(ServiceError, match="format"):
+        bulk_action_start(
+            store=store,
+            actor=owner,
+            action="export",
+            conditions=[],
+            customer_ids=None,
+            dialect="xlsx",
+        )
+    assert not Job.objects.filter(kind="customers.export").exists()
+
+
 def test_nothing_selected_is_an_error_message(client, store):
     signed_in(client, store, "owner")
     response = client.post(
