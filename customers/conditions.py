@@ -148,21 +148,23 @@ class CustomerPhoneMatch(Expression):
         table = quote(Customer._meta.db_table)
         # Digits only: nothing for LIKE to escape.
         patterns = [f"%{digits}%" for digits in self.variants]
+
+        def has_phone_like(phone: str) -> str:
+            any_variant = " OR ".join([f"{PHONE_DIGITS_FUNCTION}({phone}) LIKE %s"] * len(patterns))
+            return f"{phone} <> '' AND ({any_variant})"
+
         if connection.vendor == "postgresql":
             # The matching ids first, through the phone index, as an array: the planner ORs
             # them with the name index in one bitmap scan. As a condition on each row, it
             # walked the sort index computing the digits of half a million phones (1.2 s).
-            digits = f"{PHONE_DIGITS_FUNCTION}(phone_match.phone)"
-            any_variant = " OR ".join([f"{digits} LIKE %s"] * len(patterns))
             sql = (
                 f"{table}.{quote('id')} = ANY(ARRAY(SELECT phone_match.id FROM {table}"
-                " phone_match WHERE phone_match.store_id = %s AND phone_match.phone <> ''"
-                f" AND ({any_variant})))"
+                " phone_match WHERE phone_match.store_id = %s"
+                f" AND {has_phone_like('phone_match.phone')}))"
             )
             return sql, [self.store_id, *patterns]
         column = f"{table}.{quote('phone')}"
-        any_variant = " OR ".join([f"{PHONE_DIGITS_FUNCTION}({column}) LIKE %s"] * len(patterns))
-        return f"({column} <> '' AND ({any_variant}))", patterns
+        return f"({has_phone_like(column)})", patterns
 
 
 # A search that is a phone number: digits with the usual punctuation, at least this many.

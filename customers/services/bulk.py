@@ -8,8 +8,7 @@ more run as a ``customers.bulk`` job with progress. Export always runs as a
 
 Who may do what (``storefront_crm.tenancy.PERMISSIONS``): tags need ``customers.tags``
 (support too); group, tax and marketing changes and confirmation emails ``customers.edit``;
-export
-``customers.export``; delete ``customers.delete``.
+export ``customers.export``; delete ``customers.delete``.
 """
 
 from __future__ import annotations
