@@ -1,9 +1,14 @@
 """The customer list's filters: URL parameters in, conditions of the condition engine out.
 
 The FilterSet validates the query string (another store's group or tag id is an invalid
-choice, a malformed number an error) and turns what is valid into ``Condition`` objects, so
-the list, its bulk actions, its CSV export and saved segments all select customers through
+choice, a malformed number an error) and turns it into ``Condition`` objects, so the list,
+its bulk actions, its CSV export and saved segments all select customers through
 ``customers.selectors.customers_matching``.
+
+A query with any invalid part selects nobody: ``conditions()`` raises ``FiltersInvalid``
+instead of leaving the invalid filter out. Leaving it out would widen the selection, and
+an empty list of conditions means the whole store: a bulk delete confirmed for the two
+customers of a group that a colleague deleted meanwhile would delete everyone.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from storefront_crm.errors import ServiceError
 from storefront_crm.formatting import date_format
 from storefront_crm.models import Store
 
@@ -53,6 +59,22 @@ RELATIVE_DATE_FILTERS = {
 PAGING_PARAMS = ("after", "before", "page")
 # Every custom field's filters are named ``cf_<key>`` (plus a suffix for ranges).
 CUSTOM_FIELD_PREFIX = "cf_"
+# Parameters of a list query that are not filters (the order of the rows).
+NON_FILTER_PARAMS = ("sort",)
+# Bounds of what a filter accepts: beyond them a number is no count a store can have (and
+# a database integer or a date would overflow).
+MAX_COUNT = 10**9
+MAX_DAYS = 100 * 366
+MAX_MONEY = Decimal("1e12")
+
+
+class FiltersInvalid(ServiceError):
+    """The query names a filter value that cannot be applied (a deleted group or tag,
+    another store's id, a renamed custom field, a typo): nothing is selected."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = problems
 
 
 def _date_widget() -> forms.DateInput:
@@ -82,9 +104,35 @@ RANGE_SUFFIXES = (("_min", "_max"), ("_from", "_to"))
 
 
 class IntegerFilter(django_filters.NumberFilter):
-    """A count: whole numbers only (``orders_min=1.5`` is an error, not 1)."""
+    """A count: whole numbers only (``orders_min=1.5`` is an error, not 1), at most
+    ``maximum``."""
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, maximum: int = MAX_COUNT, **kwargs: Any) -> None:
+        super().__init__(*args, min_value=0, max_value=maximum, **kwargs)
+
+
+class MoneyFilter(django_filters.NumberFilter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, min_value=0, max_value=MAX_MONEY, **kwargs)
+
+
+# Messages for a group or tag id that the store does not have (any more).
+STALE_GROUP = {
+    "invalid_choice": _(
+        "Group “%(value)s” does not exist in this store (any more): it was deleted, or it"
+        " belongs to another store."
+    ),
+    "invalid_pk_value": _("“%(pk)s” is not the id of a group."),
+}
+STALE_TAG = {
+    "invalid_choice": _(
+        "Tag “%(value)s” does not exist in this store (any more): it was deleted, or it"
+        " belongs to another store."
+    ),
+    "invalid_pk_value": _("“%(pk)s” is not the id of a tag."),
+}
 
 
 class CustomerFilterForm(forms.Form):
@@ -121,12 +169,10 @@ class CustomerFilterForm(forms.Form):
 
 class CustomerFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search by name, email or phone"), method=_ignore)
-    spent_min = django_filters.NumberFilter(
-        label=_("Total spent from"), method=_ignore, min_value=0
-    )
-    spent_max = django_filters.NumberFilter(label=_("Total spent to"), method=_ignore, min_value=0)
-    orders_min = IntegerFilter(label=_("Orders from"), method=_ignore, min_value=0)
-    orders_max = IntegerFilter(label=_("Orders to"), method=_ignore, min_value=0)
+    spent_min = MoneyFilter(label=_("Total spent from"), method=_ignore)
+    spent_max = MoneyFilter(label=_("Total spent to"), method=_ignore)
+    orders_min = IntegerFilter(label=_("Orders from"), method=_ignore)
+    orders_max = IntegerFilter(label=_("Orders to"), method=_ignore)
     last_order_from = django_filters.DateFilter(
         label=_("Last order from"), method=_ignore, widget=_date_widget()
     )
@@ -134,15 +180,17 @@ class CustomerFilterSet(django_filters.FilterSet):
         label=_("Last order to"), method=_ignore, widget=_date_widget()
     )
     last_order_within = IntegerFilter(
-        label=_("Ordered in the last (days)"), method=_ignore, min_value=0
+        label=_("Ordered in the last (days)"), method=_ignore, maximum=MAX_DAYS
     )
     last_order_not_within = IntegerFilter(
         label=_("No order in the last (days)"),
         method=_ignore,
-        min_value=0,
+        maximum=MAX_DAYS,
         help_text=_("Customers who ordered before, but not in these days"),
     )
-    since_within = IntegerFilter(label=_("New in the last (days)"), method=_ignore, min_value=0)
+    since_within = IntegerFilter(
+        label=_("New in the last (days)"), method=_ignore, maximum=MAX_DAYS
+    )
     since_from = django_filters.DateFilter(
         label=_("Customer since from"), method=_ignore, widget=_date_widget()
     )
@@ -150,10 +198,16 @@ class CustomerFilterSet(django_filters.FilterSet):
         label=_("Customer since to"), method=_ignore, widget=_date_widget()
     )
     group = django_filters.ModelMultipleChoiceFilter(
-        label=_("Group"), queryset=CustomerGroup.objects.none(), method=_ignore
+        label=_("Group"),
+        queryset=CustomerGroup.objects.none(),
+        method=_ignore,
+        error_messages=STALE_GROUP,
     )
     tag = django_filters.ModelMultipleChoiceFilter(
-        label=_("Tags"), queryset=CustomerTag.objects.none(), method=_ignore
+        label=_("Tags"),
+        queryset=CustomerTag.objects.none(),
+        method=_ignore,
+        error_messages=STALE_TAG,
     )
     tag_mode = django_filters.ChoiceFilter(
         label=_("Match tags"), choices=TAG_MODES, method=_ignore, empty_label=None
@@ -244,8 +298,35 @@ class CustomerFilterSet(django_filters.FilterSet):
         data = self.form.cleaned_data
         return {key: value for key, value in data.items() if value not in (None, "", [])}
 
+    def problems(self) -> list[str]:
+        """What is wrong with the query, for people: each invalid filter with its label, and
+        each parameter that names no filter (a custom field renamed or deleted, a typo)."""
+        problems = [
+            f"{self.form.fields[name].label if name in self.form.fields else name}: {error}"
+            for name, errors in self.form.errors.items()
+            for error in errors
+        ]
+        for name in self.data or ():
+            if name in self.filters or name in NON_FILTER_PARAMS:
+                continue
+            if name.startswith(CUSTOM_FIELD_PREFIX):
+                problems.append(
+                    _(
+                        "“%(name)s” names no custom field of this store (any more): it was"
+                        " renamed or deleted."
+                    )
+                    % {"name": name}
+                )
+            else:
+                problems.append(_("The list has no filter “%(name)s”.") % {"name": name[:60]})
+        return problems
+
     def conditions(self) -> list[Condition]:
-        """The valid filters as engine conditions (invalid ones are left out, with errors)."""
+        """The filters as engine conditions; raises ``FiltersInvalid`` when any part of the
+        query is invalid (see the module's docstring)."""
+        problems = self.problems()
+        if problems:
+            raise FiltersInvalid(problems)
         data = self.cleaned
         conditions: list[Condition] = []
         if data.get("q", "").strip():

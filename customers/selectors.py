@@ -2,6 +2,7 @@
 
 import base64
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from django.contrib.postgres.fields import ArrayField
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, models
 from django.db.models import F, Func, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
@@ -109,6 +110,28 @@ def customers_matching(store: Store, conditions: Iterable[Condition]) -> QuerySe
         for condition in conditions
     ]
     return conditions_apply(Customer.objects.filter(store=store), store=store, conditions=parsed)
+
+
+@dataclass(frozen=True)
+class CustomerSelection:
+    """Which customers a bulk action would act on, as a member reviewed them: how many,
+    and a fingerprint of exactly which (a digest of their ids). Travelling with the
+    confirmation, it lets the action refuse a set that changed since."""
+
+    count: int
+    fingerprint: str
+
+
+def customer_selection(customers: QuerySet[Customer]) -> CustomerSelection:
+    """The exact count and fingerprint of ``customers``: their ids are read in order (one
+    streamed query), never the rows."""
+    digest = hashlib.sha256()
+    count = 0
+    ids = customers.order_by("pk").values_list("pk", flat=True)
+    for pk in ids.iterator(chunk_size=10_000):
+        digest.update(b"%d," % pk)
+        count += 1
+    return CustomerSelection(count=count, fingerprint=digest.hexdigest()[:32])
 
 
 def customers_for_job_params(store: Store, params: dict[str, Any]) -> QuerySet[Customer]:
@@ -325,6 +348,38 @@ def customer_page(
     (the boundary found by an offset over the sort index, then a keyset read). With
     ``count``, also ``customer_count_hint(customers)``: on PostgreSQL in the same round trip
     as the rows."""
+    try:
+        return _customer_page(
+            customers,
+            sort=sort,
+            page_size=page_size,
+            after=after,
+            before=before,
+            number=number,
+            count=count,
+        )
+    except EmptyResultSet:  # the SQL built here by hand of a query that is provably empty
+        return CustomerPage(
+            customers=[],
+            number=1,
+            has_next=False,
+            has_previous=False,
+            next_cursor=None,
+            previous_cursor=None,
+            count=CountHint(0, exact=True) if count else None,
+        )
+
+
+def _customer_page(
+    customers: QuerySet[Customer],
+    *,
+    sort: ListSort,
+    page_size: int,
+    after: str | None,
+    before: str | None,
+    number: int,
+    count: bool,
+) -> CustomerPage:
     number = max(1, number)
     customers = customers.select_related(None).prefetch_related(None)
     # The count rides with the first row query (the only one, but on a jump past the end).
@@ -472,6 +527,13 @@ def customer_count_hint(customers: QuerySet[Customer]) -> CountHint:
     beyond that use PostgreSQL's planner estimate. On PostgreSQL the bounded count and the
     ``EXPLAIN`` travel together in one round trip (client-side binding sends both
     statements as one query); planning costs far less than another round trip."""
+    try:
+        return _customer_count_hint(customers)
+    except EmptyResultSet:  # provably empty: Django compiles no SQL for it
+        return CountHint(0, exact=True)
+
+
+def _customer_count_hint(customers: QuerySet[Customer]) -> CountHint:
     if connection.vendor != "postgresql":
         matching = customers.select_related(None).prefetch_related(None).order_by()
         bounded = matching.values("pk")[: EXACT_COUNT_LIMIT + 1].count()

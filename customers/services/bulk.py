@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from storefront_crm.errors import ServiceError
 from storefront_crm.jobs import JobContext, job_handler, job_start
@@ -37,7 +37,7 @@ from ..models import (
     CustomerTag,
     TaggedCustomer,
 )
-from ..selectors import customers_for_job_params
+from ..selectors import CustomerSelection, customer_selection, customers_for_job_params
 from .accounts import email_confirmation_may_send, email_confirmations_deliver_after_commit
 from .tags import tag_names_clean, tags_ensure
 
@@ -70,6 +70,25 @@ class BulkOutcome:
 
     changed: int = 0
     job: Job | None = None
+
+
+class SelectionChanged(ServiceError):
+    """The customers matching now are not those the member reviewed and confirmed."""
+
+    def __init__(self, *, expected: CustomerSelection, current: CustomerSelection) -> None:
+        if current.count != expected.count:
+            message = ngettext(
+                "%(now)d customer matches now, not %(then)d: review again.",
+                "%(now)d customers match now, not %(then)d: review again.",
+                current.count,
+            ) % {"now": current.count, "then": expected.count}
+        else:
+            message = _(
+                "The customers that match changed since you reviewed them (still %(count)d,"
+                " but not the same ones): review again."
+            ) % {"count": current.count}
+        super().__init__(message)
+        self.current = current
 
 
 def bulk_permission(action: str) -> str:
@@ -132,14 +151,21 @@ def bulk_action_start(
     group_id: int | None = None,
     base_url: str = "",
     dialect: str = "standard",
+    expected: CustomerSelection | None = None,
 ) -> BulkOutcome:
     """Run ``action`` on ``customer_ids`` (or, when None, on every customer matching
     ``conditions``): now when few, as a job when more than the sync limit, export always as
     a job. ``base_url``: the site's address, for the links of confirmation emails;
     ``dialect``: the export's CSV dialect (a name of ``customers.io.exporter.CSV_DIALECTS``).
+    ``expected``: the selection the member reviewed (``customer_selection``); when given,
+    the action is refused with ``SelectionChanged`` unless exactly those customers match.
     The caller checks ``bulk_permission(action)`` for the acting member."""
     bulk_permission(action)
     targets = _targets(conditions, customer_ids)
+    if expected is not None:
+        current = customer_selection(customers_for_job_params(store, targets))
+        if current != expected:
+            raise SelectionChanged(expected=expected, current=current)
     if action == "export":
         if dialect not in CSV_DIALECTS:
             raise ServiceError(_("Choose the file's format."))

@@ -21,27 +21,34 @@ from storefront_crm.errors import ServiceError
 from storefront_crm.models import Store
 from storefront_crm.tenancy import can, permission_required
 
-from ..filters import PAGING_PARAMS, CustomerFilterSet
+from ..filters import PAGING_PARAMS, CustomerFilterSet, FiltersInvalid
 from ..io.exporter import CSV_DIALECTS
 from ..selectors import (
+    CountHint,
+    CustomerSelection,
     ListSort,
-    customer_count_hint,
     customer_group_choices,
     customer_page,
+    customer_selection,
     customers_for_job_params,
     customers_matching,
     tags_matching_search,
 )
-from ..services.bulk import BULK_ACTIONS, bulk_action_start, bulk_permission
+from ..services.bulk import BULK_ACTIONS, SelectionChanged, bulk_action_start, bulk_permission
 from .listing_rows import StoreFormatter, customer_head_html, customer_rows_html
 
 PAGE_SIZE = 50
-# The page a bulk action shows before it runs: a confirmation, or a question.
+# The page a bulk action shows before it runs: a confirmation, or a question. The
+# selection it showed (count and fingerprint) comes back with the answer, and the action is
+# refused if other customers match by then.
 BULK_STEP_TEMPLATES = {
     "delete": "customers/list/bulk_confirm.html",
     "group_set": "customers/list/bulk_group.html",
     "export": "customers/list/bulk_export.html",
 }
+SELECTION_COUNT, SELECTION_FINGERPRINT = "selection_count", "selection_fingerprint"
+# Posted fields that a step page asks anew rather than passing on.
+BULK_STEP_ANSWERS = {"csrfmiddlewaretoken", "confirmed", "group", "dialect"}
 # ``?panel=filters`` shows the filter fields in the page (the link for browsers without
 # JavaScript; with it, htmx loads them when the panel is opened).
 PANEL_PARAM, PANEL_FILTERS = "panel", "filters"
@@ -127,14 +134,23 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
             panel_open, filters = True, _filter_set(query, store, all_fields=True)
         if panel_open:
             filters.choices_load()
-        conditions, chips = filters.conditions(), filters.chips()
+        try:
+            conditions, filter_problems = filters.conditions(), []
+        except FiltersInvalid as invalid:
+            # Listing what the valid filters match would show customers nobody asked for.
+            conditions, filter_problems = None, invalid.problems
+        chips = filters.chips()
     else:
         # No filter in the URL: nothing to validate, nothing to show (the FilterSet and its
         # form are built only if something asks for them).
         filters = SimpleLazyObject(partial(_filter_set, query, store, all_fields=False))
-        conditions, chips = [], []
+        conditions, chips, filter_problems = [], [], []
     sort = ListSort.parse(request.GET.get("sort"))
-    customers = customers_matching(store, conditions)
+    customers = (
+        customers_matching(store, conditions)
+        if conditions is not None
+        else customers_matching(store, []).none()
+    )
     asked_page = _page_number(request.GET.get("page"))
     page = customer_page(
         customers,
@@ -183,6 +199,7 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
             if panel_open
             else _hidden_inputs(query, leave_out={"q", "sort"}),
             "chips": chips,
+            "filter_problems": filter_problems,
             "page": page,
             "count": count,
             "page_count": page_count,
@@ -216,7 +233,7 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
                 orders_url=reverse("panel:orders", kwargs={"store_slug": store.slug}),
                 selectable=bool(bulk_actions),
             ),
-            "has_filters": bool(chips),
+            "has_filters": bool(chips or filter_problems),
         },
     )
 
@@ -244,8 +261,16 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
     if not can(request, permission):
         raise PermissionDenied(f"Your role cannot use {permission}.")
     if request.POST.get("scope") == "all":
-        filters = CustomerFilterSet(query, store=store, given_only=True)
-        conditions, customer_ids = filters.conditions(), None
+        try:
+            conditions = CustomerFilterSet(query, store=store, given_only=True).conditions()
+        except FiltersInvalid as invalid:
+            messages.error(
+                request,
+                _("Nothing was done: the filters cannot be applied. %(problems)s")
+                % {"problems": invalid.message},
+            )
+            return redirect(list_url)
+        customer_ids = None
     else:
         conditions = []
         customer_ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
@@ -253,32 +278,18 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
             messages.error(request, _("Select customers first, or choose all that match."))
             return redirect(list_url)
     group, dialect = request.POST.get("group", ""), request.POST.get("dialect", "")
+    expected = _posted_selection(request.POST)
     # Deleting asks for confirmation; setting a group asks which one (the list page does not
     # read the store's groups on every view for a control that is seldom used); exporting
-    # asks for which program the file is.
+    # asks for which program the file is. Each runs only with the selection its step showed.
     step = {
         "delete": request.POST.get("confirmed") != "yes",
         "group_set": not group.isdigit(),
         "export": dialect not in CSV_DIALECTS,
     }
-    if step.get(action):
-        targets = {"conditions": [c.to_json() for c in conditions], "customer_ids": customer_ids}
-        return render(
-            request,
-            BULK_STEP_TEMPLATES[action],
-            {
-                "count": customer_count_hint(customers_for_job_params(store, targets)),
-                "post": [
-                    (key, value)
-                    for key, values in request.POST.lists()
-                    for value in values
-                    if key not in {"csrfmiddlewaretoken", "confirmed", "group", "dialect"}
-                ],
-                "heading": BULK_ACTIONS[action].label,
-                "groups": customer_group_choices(store=store) if action == "group_set" else [],
-                "list_url": list_url,
-            },
-        )
+    targets = {"conditions": [c.to_json() for c in conditions], "customer_ids": customer_ids}
+    if action in step and (step[action] or expected is None):
+        return _bulk_step(request, action, targets, list_url)
     try:
         outcome = bulk_action_start(
             store=store,
@@ -290,7 +301,11 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
             group_id=int(group) if group.isdigit() else None,
             base_url=request.build_absolute_uri("/"),
             dialect=dialect,
+            expected=expected if action in step else None,
         )
+    except SelectionChanged as changed:
+        messages.warning(request, changed.message)
+        return _bulk_step(request, action, targets, list_url, selection=changed.current)
     except ServiceError as error:
         messages.error(request, error.message)
         return redirect(list_url)
@@ -321,6 +336,48 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
         request, text % {"action": BULK_ACTIONS[action].label, "count": outcome.changed}
     )
     return redirect(list_url)
+
+
+def _posted_selection(post: QueryDict) -> CustomerSelection | None:
+    count, fingerprint = post.get(SELECTION_COUNT, ""), post.get(SELECTION_FINGERPRINT, "")
+    if not count.isdigit() or not fingerprint:
+        return None
+    return CustomerSelection(count=int(count), fingerprint=fingerprint[:64])
+
+
+def _bulk_step(
+    request: HttpRequest,
+    action: str,
+    targets: dict,
+    list_url: str,
+    selection: CustomerSelection | None = None,
+) -> HttpResponse:
+    """The page that confirms or asks before ``action`` runs, showing exactly how many
+    customers it acts on and binding the answer to them."""
+    store = request.store
+    if selection is None:
+        selection = customer_selection(customers_for_job_params(store, targets))
+    passed_on = [
+        (key, value)
+        for key, values in request.POST.lists()
+        for value in values
+        if key not in {*BULK_STEP_ANSWERS, SELECTION_COUNT, SELECTION_FINGERPRINT}
+    ]
+    return render(
+        request,
+        BULK_STEP_TEMPLATES[action],
+        {
+            "count": CountHint(selection.count, exact=True),
+            "post": [
+                *passed_on,
+                (SELECTION_COUNT, str(selection.count)),
+                (SELECTION_FINGERPRINT, selection.fingerprint),
+            ],
+            "heading": BULK_ACTIONS[action].label,
+            "groups": customer_group_choices(store=store) if action == "group_set" else [],
+            "list_url": list_url,
+        },
+    )
 
 
 urlpatterns = [

@@ -20,6 +20,8 @@ from tests.factories import (
     TaggedCustomerFactory,
 )
 
+from .bulk_steps import step_fields
+
 pytestmark = pytest.mark.django_db
 
 
@@ -190,7 +192,12 @@ def test_delete_asks_for_confirmation_first(client, store):
     response = client.post(bulk_url(store), data)
     assert response.status_code == 200 and b"orders are kept" in response.content
     assert Customer.objects.filter(pk=customer.pk).exists()
-    response = client.post(bulk_url(store), {**data, "confirmed": "yes"}, follow=True)
+    # "Confirmed" alone, without the selection the page showed, only asks again.
+    again = client.post(bulk_url(store), {**data, "confirmed": "yes"})
+    assert again.status_code == 200 and Customer.objects.filter(pk=customer.pk).exists()
+    response = client.post(
+        bulk_url(store), {**step_fields(response), "confirmed": "yes"}, follow=True
+    )
     assert response.redirect_chain[0][0].endswith("?q=x")
     assert not Customer.objects.filter(pk=customer.pk).exists()
     assert b"1 customer deleted." in response.content
@@ -232,7 +239,7 @@ def test_export_starts_the_export_job_with_the_agreed_parameters(client, store, 
     # An unknown answer asks again.
     assert client.post(bulk_url(store), {**data, "dialect": "xlsx"}).status_code == 200
 
-    done = client.post(bulk_url(store), {**data, "dialect": "spreadsheet"})
+    done = client.post(bulk_url(store), {**step_fields(step), "dialect": "spreadsheet"})
 
     job = Job.objects.get(store=store, kind="customers.export")
     assert done.status_code == 302 and done["Location"].endswith(f"/jobs/{job.pk}/")

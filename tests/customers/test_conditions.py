@@ -9,7 +9,7 @@ from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
 from customers.conditions import Condition, ConditionError, conditions_from_json
-from customers.filters import CustomerFilterSet, filter_params
+from customers.filters import CustomerFilterSet, FiltersInvalid, filter_params
 from customers.models import AccountType, Customer, CustomField, CustomFieldType
 from customers.selectors import customers_matching
 from tests.factories import (
@@ -365,11 +365,16 @@ def test_filter_params_refuse_conditions_the_list_cannot_show(store):
 def test_filterset_rejects_bad_countries(store):
     filters = CustomerFilterSet({"country": "Germany"}, store=store)
     assert not filters.form.is_valid() and "country" in filters.form.errors
-    assert filters.conditions() == []
+    # An invalid filter selects nobody: left out, it would widen the selection.
+    with pytest.raises(FiltersInvalid, match="two-letter country codes"):
+        filters.conditions()
     given = CustomerFilterSet(
         {"country": "Germany", "spent_min": "x"}, store=store, given_only=True
     )
-    assert set(given.form.errors) == {"country", "spent_min"} and given.conditions() == []
+    assert set(given.form.errors) == {"country", "spent_min"}
+    with pytest.raises(FiltersInvalid) as invalid:
+        given.conditions()
+    assert len(invalid.value.problems) == 2
 
 
 def test_a_filterset_of_given_filters_reads_no_custom_fields_unless_named(store):

@@ -96,8 +96,11 @@ def test_another_stores_group_and_tag_ids_are_refused(owner_client, store, other
     response = owner_client.get(list_url(store, group=foreign_group.pk, tag=foreign_tag.pk))
     form = response.context["filters"].form
     assert "group" in form.errors and "tag" in form.errors
-    # invalid filters are left out and shown as errors, never widen to another store
-    assert [c.pk for c in response.context["page"].customers] == [mine.pk]
+    # Invalid filters are errors that list nobody: left out, they would list everyone.
+    assert response.context["page"].customers == []
+    html = response.content.decode()
+    assert "no customers are listed" in html and "belongs to another store" in html
+    assert mine.email not in html
 
 
 def test_filters_show_as_removable_chips(owner_client, store):
