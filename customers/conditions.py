@@ -210,33 +210,52 @@ def search_words(text: str) -> list[str]:
 # --- Value parsing --------------------------------------------------------------------
 
 
+# Bounds of the numbers a condition takes: beyond them a value is no count, sum or number
+# of days that a store can have, and would overflow a database integer or a date.
+MAX_WHOLE_NUMBER = 10**12
+MAX_DAYS = 100 * 366
+MAX_DECIMAL_DIGITS = 20
+# Dates a condition takes: a day on either side of them still converts to any time zone.
+DATE_MIN, DATE_MAX = dt.date(1000, 1, 1), dt.date(9998, 12, 31)
+
+
 def _decimal(value: Any) -> Decimal | None:
     if value in (None, ""):
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         raise ConditionError(f"Not a number: {value!r}") from None
+    if not number.is_finite() or number.adjusted() >= MAX_DECIMAL_DIGITS:
+        raise ConditionError(f"Number out of range: {value!r}")
+    return number
 
 
 def _integer(value: Any) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise ConditionError(f"Not a whole number: {value!r}") from None
+    if abs(number) > MAX_WHOLE_NUMBER:
+        raise ConditionError(f"Number out of range: {value!r}")
+    return number
 
 
 def _date(value: Any) -> dt.date | None:
     if value in (None, ""):
         return None
     if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ConditionError(f"Not a date: {value!r}") from None
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise ConditionError(f"Not a date: {value!r}") from None
+    if not DATE_MIN <= day <= DATE_MAX:
+        raise ConditionError(f"Date out of range: {value!r}")
+    return day
 
 
 def _pair(value: Any) -> tuple[Any, Any]:
@@ -285,7 +304,7 @@ def _date_range_q(field: str, op: str, value: Any, store: Store) -> Q:
         # Relative to today, so a saved segment of "ordered in the last 30 days" keeps
         # meaning that.
         days = _integer(value)
-        if days is None or days < 0:
+        if days is None or not 0 <= days <= MAX_DAYS:
             raise ConditionError(f"Expected a number of days, got {value!r}")
         today = dt.datetime.now(zoneinfo.ZoneInfo(store.time_zone)).date()
         boundary = _day_start(today - dt.timedelta(days=days), store)
@@ -381,7 +400,7 @@ def condition_q(condition: Condition, store: Store) -> Q:
         # Every word somewhere, in any order: "Becker Käthe" and "becker, käthe" find
         # Käthe Becker as "Käthe Becker" does. A phone number is looked for in phones too
         # ("0170 123 4567" finds "+49 170 1234567", and back), and still in emails.
-        text = str(value or "")
+        text = str(value or "").replace("\x00", "")  # no text column holds a NUL
         q = Q()
         for word in search_words(text):
             q &= Q(CustomerSearchMatch(word))

@@ -29,8 +29,9 @@ from django.utils.translation import gettext_lazy as _
 from storefront_crm.errors import ServiceError
 from storefront_crm.formatting import date_format
 from storefront_crm.models import Store
+from storefront_crm.request_input import id_param
 
-from .conditions import ISO_DATE, Condition, conditions_apply
+from .conditions import DATE_MAX, DATE_MIN, ISO_DATE, MAX_DAYS, Condition, conditions_apply
 from .models import (
     Customer,
     CustomerGroup,
@@ -64,7 +65,6 @@ NON_FILTER_PARAMS = ("sort",)
 # Bounds of what a filter accepts: beyond them a number is no count a store can have (and
 # a database integer or a date would overflow).
 MAX_COUNT = 10**9
-MAX_DAYS = 100 * 366
 MAX_MONEY = Decimal("1e12")
 
 
@@ -118,6 +118,24 @@ class MoneyFilter(django_filters.NumberFilter):
         super().__init__(*args, min_value=0, max_value=MAX_MONEY, **kwargs)
 
 
+class StoreRowsField(forms.ModelMultipleChoiceField):
+    """Ids of the store's groups or tags. A value that is no id at all (too long for any
+    database integer, "²") is refused before it reaches the database, which would fail on
+    it."""
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value if isinstance(value, list | tuple) else [value]:
+            if id_param(str(pk)) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], params={"pk": str(pk)[:20]}
+                )
+        return super()._check_values(value)
+
+
+class StoreRowsFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = StoreRowsField
+
+
 # Messages for a group or tag id that the store does not have (any more).
 STALE_GROUP = {
     "invalid_choice": _(
@@ -138,6 +156,14 @@ STALE_TAG = {
 class CustomerFilterForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        for name, value in list(data.items()):
+            if isinstance(value, dt.date) and not DATE_MIN <= value <= DATE_MAX:
+                self.add_error(
+                    name,
+                    _("Choose a date between %(first)s and %(last)s.")
+                    % {"first": DATE_MIN.year, "last": DATE_MAX.year},
+                )
+                data = self.cleaned_data
         pairs = list(RANGE_PAIRS)
         for name in self.fields:
             if name.startswith(CUSTOM_FIELD_PREFIX):
@@ -197,13 +223,13 @@ class CustomerFilterSet(django_filters.FilterSet):
     since_to = django_filters.DateFilter(
         label=_("Customer since to"), method=_ignore, widget=_date_widget()
     )
-    group = django_filters.ModelMultipleChoiceFilter(
+    group = StoreRowsFilter(
         label=_("Group"),
         queryset=CustomerGroup.objects.none(),
         method=_ignore,
         error_messages=STALE_GROUP,
     )
-    tag = django_filters.ModelMultipleChoiceFilter(
+    tag = StoreRowsFilter(
         label=_("Tags"),
         queryset=CustomerTag.objects.none(),
         method=_ignore,

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from customers.selectors import store_overview
 from storefront_crm.jobs import job_start
+from storefront_crm.request_input import id_param
 from storefront_crm.tenancy import permission_required
 
 from .forms import OrderExportForm
@@ -36,14 +37,15 @@ def order_index(request: HttpRequest, store_slug: str) -> HttpResponse:
     status = request.GET.get("status", "")
     if status in OrderStatus.values:
         orders = orders.filter(status=status)
-    customer_id = request.GET.get("customer", "")
-    if customer_id.isdigit():
-        orders = orders.filter(customer_id=int(customer_id))
+    customer_id = id_param(request.GET.get("customer"))
+    if customer_id is not None:
+        orders = orders.filter(customer_id=customer_id)
     query = request.GET.get("q", "").strip()
     if query:
+        number = id_param(query.lstrip("#"))
         orders = (
-            orders.filter(number=int(query.lstrip("#")))
-            if query.lstrip("#").isdigit()
+            orders.filter(number=number)
+            if number is not None
             else orders.filter(email__icontains=query.lower())
         )
     page = Paginator(orders.order_by("-placed_at", "-id"), PAGE_SIZE).get_page(

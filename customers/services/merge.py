@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from storefront_crm.errors import ServiceError
 from storefront_crm.jobs import JobContext, job_handler
 from storefront_crm.models import Job, JobStatus, Store, User
+from storefront_crm.request_input import id_param
 
 from ..models import (
     AccountType,
@@ -299,8 +300,8 @@ def merge_partner_find(*, store: Store, customer: Customer, reference: str) -> C
     """The profile to merge with ``customer``, named by its email (any letter case) or id."""
     reference = reference.strip()
     lookup = Q(email=reference.lower())
-    if reference.isdigit():
-        lookup |= Q(pk=int(reference))
+    if (pk := id_param(reference)) is not None:
+        lookup |= Q(pk=pk)
     # An email and an id can name two profiles: one of them may be the customer itself.
     found = list(Customer.objects.filter(lookup, store=store)[:2])
     others = [other for other in found if other.pk != customer.pk]

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from storefront_crm.errors import ServiceError
 from storefront_crm.models import Store
+from storefront_crm.request_input import id_param
 from storefront_crm.tenancy import can, permission_required
 
 from ..filters import PAGING_PARAMS, CustomerFilterSet, FiltersInvalid
@@ -112,7 +113,8 @@ def _hidden_inputs(query: QueryDict, leave_out: Iterable[str] = ()) -> SafeStrin
 
 
 def _page_number(value: str | None) -> int:
-    return int(value) if value and value.isdigit() and 0 < int(value) < 1_000_000 else 1
+    number = id_param(value)
+    return number if number is not None and 0 < number < 1_000_000 else 1
 
 
 def _filter_set(query: QueryDict, store: Store, *, all_fields: bool) -> CustomerFilterSet:
@@ -273,18 +275,18 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
         customer_ids = None
     else:
         conditions = []
-        customer_ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+        customer_ids = [pk for pk in map(id_param, request.POST.getlist("ids")) if pk is not None]
         if not customer_ids:
             messages.error(request, _("Select customers first, or choose all that match."))
             return redirect(list_url)
-    group, dialect = request.POST.get("group", ""), request.POST.get("dialect", "")
+    group_id, dialect = id_param(request.POST.get("group")), request.POST.get("dialect", "")
     expected = _posted_selection(request.POST)
     # Deleting asks for confirmation; setting a group asks which one (the list page does not
     # read the store's groups on every view for a control that is seldom used); exporting
     # asks for which program the file is. Each runs only with the selection its step showed.
     step = {
         "delete": request.POST.get("confirmed") != "yes",
-        "group_set": not group.isdigit(),
+        "group_set": group_id is None,
         "export": dialect not in CSV_DIALECTS,
     }
     targets = {"conditions": [c.to_json() for c in conditions], "customer_ids": customer_ids}
@@ -298,7 +300,7 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
             conditions=conditions,
             customer_ids=customer_ids,
             tag_names=request.POST.get("tag", "").split(","),
-            group_id=int(group) if group.isdigit() else None,
+            group_id=group_id,
             base_url=request.build_absolute_uri("/"),
             dialect=dialect,
             expected=expected if action in step else None,
@@ -339,10 +341,10 @@ def customer_bulk(request: HttpRequest, store_slug: str) -> HttpResponse:
 
 
 def _posted_selection(post: QueryDict) -> CustomerSelection | None:
-    count, fingerprint = post.get(SELECTION_COUNT, ""), post.get(SELECTION_FINGERPRINT, "")
-    if not count.isdigit() or not fingerprint:
+    count, fingerprint = id_param(post.get(SELECTION_COUNT)), post.get(SELECTION_FINGERPRINT)
+    if count is None or not fingerprint:
         return None
-    return CustomerSelection(count=int(count), fingerprint=fingerprint[:64])
+    return CustomerSelection(count=count, fingerprint=fingerprint[:64])
 
 
 def _bulk_step(
