@@ -7,12 +7,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_ENV=production
 
 WORKDIR /app
-COPY pyproject.toml ./
-# Install the pinned dependencies listed in pyproject.toml into the image's Python.
-RUN python - <<'PY' > /tmp/requirements.txt && pip install --no-cache-dir -r /tmp/requirements.txt
-import tomllib
-print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
-PY
+COPY requirements-production.lock ./
+# The same locked set as development and CI (less the dev tools), every file checked
+# against its hash.
+RUN pip install --no-cache-dir --require-hashes -r requirements-production.lock
 COPY . .
 RUN SECRET_KEY=build-only-collectstatic python manage.py collectstatic --noinput \
     && useradd --create-home storefront && mkdir -p /app/var && chown -R storefront /app/var
