@@ -43,9 +43,7 @@ def _lock_mismatches() -> list[str]:
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    wanted = _pins(
-        [*project["project"]["dependencies"], *project["dependency-groups"]["dev"]]
-    )
+    wanted = _pins([*project["project"]["dependencies"], *project["dependency-groups"]["dev"]])
     locked = _pins(LOCK.read_text().splitlines()) if LOCK.exists() else {}
     return [f"{name}=={version}" for name, version in wanted.items() if locked.get(name) != version]
 
@@ -93,8 +91,16 @@ def _bootstrap() -> None:
     if not (STAMP.exists() and STAMP.read_text() == digest):
         print("Setting up .venv with the locked dependencies (first run only)…", flush=True)
         _venv_with_uv()
-        _uv("pip", "install", "--quiet", "--require-hashes", "--python", str(VENV_PYTHON),
-            "--requirement", str(LOCK))
+        _uv(
+            "pip",
+            "install",
+            "--quiet",
+            "--require-hashes",
+            "--python",
+            str(VENV_PYTHON),
+            "--requirement",
+            str(LOCK),
+        )
         STAMP.write_text(digest)
     if Path(sys.prefix).resolve() != VENV.resolve():
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(ROOT / "manage.py"), *sys.argv[1:]])

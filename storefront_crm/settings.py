@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "sesame",
     "social_django",
     "django_htmx",
+    "django_countries",
     "storefront_crm",
     "customers",
     "orders",

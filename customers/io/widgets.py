@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export.widgets import Widget
 
+from ..countries import COUNTRY_CODES, country_code
 from ..services.customers import CUSTOMER_SINCE_SKEW
-from .countries import COUNTRY_CODES, COUNTRY_NAMES
 
 # A spreadsheet runs a cell starting with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -288,15 +288,14 @@ class TagsWidget(Widget):
 
 
 class CountryWidget(Widget):
-    """A two-letter code, a three-letter code or a country's name (en, de, it)."""
+    """A country as files write it (``customers.countries.country_code``): codes, names in
+    English, German, Italian, French or Spanish, "United States (US)", short forms."""
 
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> str:
         text = cell_text(value)
         if not text:
             return ""
-        if len(text) == 2 and text.upper() in COUNTRY_CODES:
-            return text.upper()
-        code = COUNTRY_NAMES.get(" ".join(text.lower().split()))
+        code = country_code(text)
         if code is None:
             raise ValueError(_("Unknown country “%(value)s”.") % {"value": text})
         return code

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from storefront_crm.errors import ServiceError
 from storefront_crm.models import Store
 
-from ..io.countries import COUNTRY_CODES
+from ..countries import COUNTRY_CODES
 from ..models import (
     AccountType,
     Customer,

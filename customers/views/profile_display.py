@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 
 from storefront_crm.formatting import date_format
 
-from ..country_names import country_name
+from ..countries import country_name
 from ..models import (
     ADDRESS_PARTS,
     ActivityEvent,

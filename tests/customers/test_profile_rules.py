@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from customers.io.countries import COUNTRY_CODES
+from customers.countries import COUNTRY_CODES
 from customers.models import (
     ActivityEvent,
     Address,
@@ -300,7 +300,7 @@ def test_every_country_code_has_a_readable_name():
         "Germany (DE)",
         "Austria (AT)",
         "United Kingdom (GB)",
-        "United States (US)",
+        "United States of America (US)",  # django-countries' name
         "Italy (IT)",
         "Netherlands (NL)",
         "Côte d'Ivoire (CI)",
