@@ -13,6 +13,7 @@ from django.urls import reverse
 from customers.models import CustomFieldType
 from customers.views.listing_rows import StoreFormatter, _numeric_date_pattern
 from storefront_crm.formatting import date_format, money_format
+from tests.customers.bulk_steps import step_fields
 from tests.factories import (
     CustomerFactory,
     CustomerGroupFactory,
@@ -172,7 +173,7 @@ def test_set_group_asks_which_group_then_sets_it(owner_client, store, other_stor
     assert step.status_code == 200 and "1 customer" in html
     assert f'<option value="{wholesale.pk}">Wholesale</option>' in html and "Theirs" not in html
     assert f'name="ids" value="{chosen.pk}"' in html and 'name="query" value="q=x"' in html
-    done = owner_client.post(bulk, {**data, "group": wholesale.pk})
+    done = owner_client.post(bulk, {**step_fields(step), "group": wholesale.pk})
     assert done.status_code == 302 and "q=x" in done["Location"]
     chosen.refresh_from_db()
     other.refresh_from_db()
