@@ -440,3 +440,26 @@ class ActivityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verb} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CustomerListLayout(models.Model):
+    """The customer list's columns, in order, as one staff member chose them in one store
+    (``customers.views.listing_rows.LIST_COLUMNS`` keys; ``cf:<key>`` for a custom field)."""
+
+    store = store_foreign_key()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    columns = models.JSONField(_("columns"), default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = store_scoped_manager()
+
+    class Meta:
+        verbose_name = _("customer list layout")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "user"], name="customerlistlayout_unique")
+        ]
+
+    def __str__(self) -> str:
+        return ", ".join(self.columns)

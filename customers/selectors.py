@@ -14,14 +14,14 @@ import psycopg
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, models
-from django.db.models import F, Func, QuerySet, Subquery, Value
+from django.db.models import F, Func, OuterRef, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from storefront_crm.models import Store
 
 from .conditions import Condition, conditions_apply, conditions_from_json, search_words
-from .models import Customer, CustomerGroup, CustomerNote, CustomerTag, TaggedCustomer
+from .models import Address, Customer, CustomerGroup, CustomerNote, CustomerTag, TaggedCustomer
 from .search_text import search_text_normalize
 
 ModelT = TypeVar("ModelT", bound=models.Model)
@@ -289,8 +289,20 @@ class CustomerRow:
     is_blocked: bool
     is_active: bool
     accepts_marketing: bool
+    phone: str
+    country: str
+    first_order_at: dt.datetime | None
+    source: str
+    custom_fields: dict[str, Any]
+    # The city of the default address (shipping before billing), read only when the list
+    # shows it: else "".
+    city: str
     # [id, name] of each tag, by name: one text array from PostgreSQL, so ids are text
     tag_pairs: list[list[str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.custom_fields, str):  # jsonb read straight from PostgreSQL's cursor
+            self.custom_fields = json.loads(self.custom_fields)
 
     @property
     def pk(self) -> int:
@@ -320,7 +332,26 @@ ROW_VALUES = (
     "is_blocked",
     "is_active",
     "accepts_marketing",
+    "phone",
+    "country",
+    "first_order_at",
+    "source",
+    "custom_fields",
+    "city",
 )
+
+
+def _with_city(customers: QuerySet[Customer], city: bool) -> QuerySet[Customer]:
+    """``customers`` with the ``city`` value of ``CustomerRow``: a subquery per row on the
+    (store, customer) index of addresses when asked for, else an empty text."""
+    if not city:
+        return customers.annotate(city=Value(""))
+    default_address = Address.objects.filter(
+        store_id=OuterRef("store_id"), customer_id=OuterRef("pk"), is_default=True
+    ).order_by("-kind")  # "shipping" before "billing"
+    return customers.annotate(
+        city=Coalesce(Subquery(default_address.values("city")[:1]), Value(""))
+    )
 
 
 @dataclass
@@ -343,6 +374,7 @@ def customer_page(
     before: str | None = None,
     number: int = 1,
     count: bool = False,
+    city: bool = False,
 ) -> CustomerPage:
     """One page of ``customers`` by keyset: ``after``/``before`` a cursor, or page ``number``
     (the boundary found by an offset over the sort index, then a keyset read). With
@@ -357,6 +389,7 @@ def customer_page(
             before=before,
             number=number,
             count=count,
+            city=city,
         )
     except EmptyResultSet:  # the SQL built here by hand of a query that is provably empty
         return CustomerPage(
@@ -379,6 +412,7 @@ def _customer_page(
     before: str | None,
     number: int,
     count: bool,
+    city: bool,
 ) -> CustomerPage:
     number = max(1, number)
     customers = customers.select_related(None).prefetch_related(None)
@@ -388,7 +422,7 @@ def _customer_page(
 
     def _rows(page_query: QuerySet[Customer]) -> list[CustomerRow]:
         nonlocal count_of
-        rows, hint = _rows_and_count(page_query, count_of)
+        rows, hint = _rows_and_count(_with_city(page_query, city), count_of)
         if hint is not None:
             counted.append(hint)
             count_of = None

@@ -11,6 +11,7 @@ from customers.models import (
     AddressKind,
     Customer,
     CustomerGroup,
+    CustomerListLayout,
     CustomerNote,
     CustomerTag,
     CustomField,
@@ -142,6 +143,15 @@ class CustomFieldFactory(factory.django.DjangoModelFactory):
     store = factory.SubFactory(StoreFactory)
     key = factory.Sequence(lambda n: f"field_{n}")
     label = factory.Sequence(lambda n: f"Field {n}")
+
+
+class CustomerListLayoutFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerListLayout
+
+    store = factory.SubFactory(StoreFactory)
+    user = factory.SubFactory(UserFactory)
+    columns = factory.LazyFunction(lambda: ["name", "email", "phone"])
 
 
 class ActivityEventFactory(factory.django.DjangoModelFactory):

@@ -28,7 +28,7 @@ from ..models import (
     CustomFieldType,
 )
 from ..selectors import other_rows
-from ..selectors_setup import custom_field_values_count
+from ..selectors_setup import custom_field_definitions_forget, custom_field_values_count
 from .store_setup import free_name, setup_name_clean, store_event_record, store_setup_lock
 
 CUSTOM_FIELD_DELETE_INLINE_MAX = 20000
@@ -335,6 +335,7 @@ def custom_field_create(
         label=label,
         field_type=field_type,
     )
+    transaction.on_commit(lambda: custom_field_definitions_forget(store))
     return field
 
 
@@ -423,6 +424,7 @@ def custom_field_update(
             key=field.key,
             changes=changes,
         )
+    transaction.on_commit(lambda: custom_field_definitions_forget(store))
     return field
 
 
@@ -477,6 +479,7 @@ def custom_field_delete(*, store: Store, actor: Any, field: CustomField) -> int:
         label=label,
         values_removed=cleared,
     )
+    transaction.on_commit(lambda: custom_field_definitions_forget(store))
     return cleared
 
 

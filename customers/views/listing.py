@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from storefront_crm.errors import ServiceError
@@ -35,8 +35,16 @@ from ..selectors import (
     customers_matching,
     tags_matching_search,
 )
+from ..selectors_setup import custom_field_definitions, customer_list_columns_saved
 from ..services.bulk import BULK_ACTIONS, SelectionChanged, bulk_action_start, bulk_permission
-from .listing_rows import StoreFormatter, customer_head_html, customer_rows_html
+from ..services.list_columns import (
+    CUSTOM_FIELD_COLUMN,
+    DEFAULT_LIST_COLUMNS,
+    LIST_COLUMN_KEYS,
+    customer_list_columns_set,
+    list_columns_valid,
+)
+from .listing_rows import LIST_COLUMNS, StoreFormatter, customer_head_html, customer_rows_html
 
 PAGE_SIZE = 50
 # The page a bulk action shows before it runs: a confirmation, or a question. The
@@ -53,15 +61,17 @@ BULK_STEP_ANSWERS = {"csrfmiddlewaretoken", "confirmed", "group", "dialect"}
 # ``?panel=filters`` shows the filter fields in the page (the link for browsers without
 # JavaScript; with it, htmx loads them when the panel is opened).
 PANEL_PARAM, PANEL_FILTERS = "panel", "filters"
-# Column -> (label, the direction a first click sorts in).
-SORTABLE_COLUMNS = {
-    "name": (gettext_lazy("Name"), ""),
-    "email": (gettext_lazy("Email"), ""),
-    "orders": (gettext_lazy("Orders"), "-"),
-    "spent": (gettext_lazy("Total spent"), "-"),
-    "last_order": (gettext_lazy("Last order"), "-"),
-    "since": (gettext_lazy("Customer since"), "-"),
+# Sort key -> the direction a first click on its column sorts in.
+FIRST_SORT_DIRECTIONS = {
+    "name": "",
+    "email": "",
+    "orders": "-",
+    "spent": "-",
+    "last_order": "-",
+    "since": "-",
 }
+# Where a member's chosen columns are kept between requests (per store).
+COLUMNS_SESSION_KEY = "customer_list_columns:{store_id}"
 
 
 def _filter_query(params: QueryDict) -> QueryDict:
@@ -81,19 +91,32 @@ def _url(params: QueryDict, **changes: str | int | None) -> str:
     return "?" + urlencode(list(params.lists()), doseq=True)
 
 
-def _sort_headers(query: QueryDict, sort: ListSort) -> list[dict]:
+def _sort_links(query: QueryDict, sort: ListSort) -> dict[str, tuple[str, str | None]]:
+    """Sort key -> (the URL of the list sorted by that column next, its aria-sort state)."""
     # Every header's link is the query with another sort: encoded once, not per header.
     others = [(key, values) for key, values in query.lists() if key != "sort"]
     base = "?" + (urlencode(others, doseq=True) + "&" if others else "") + "sort="
-    headers = []
-    for key, (label, first_direction) in SORTABLE_COLUMNS.items():
+    links: dict[str, tuple[str, str | None]] = {}
+    for key, first_direction in FIRST_SORT_DIRECTIONS.items():
         if key == sort.key:
             next_sort = key if sort.descending else f"-{key}"
-            state = "descending" if sort.descending else "ascending"
+            state: str | None = "descending" if sort.descending else "ascending"
         else:
             next_sort, state = f"{first_direction}{key}", None
-        headers.append({"key": key, "label": label, "url": base + next_sort, "aria_sort": state})
-    return headers
+        links[key] = (base + next_sort, state)
+    return links
+
+
+def list_columns_of(request: HttpRequest) -> list[str]:
+    """The columns the member chose for this store's list (or the defaults): from the
+    session once read, so that the list's queries stay the same whatever the choice."""
+    store = request.store
+    session_key = COLUMNS_SESSION_KEY.format(store_id=store.pk)
+    columns = request.session.get(session_key)
+    if columns is None:
+        saved = customer_list_columns_saved(store=store, user=request.user)
+        columns = request.session[session_key] = list(saved or DEFAULT_LIST_COLUMNS)
+    return list_columns_valid(store=store, columns=columns)
 
 
 def _html_join(pattern: str, rows: Iterable[tuple]) -> SafeString:
@@ -148,6 +171,9 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
         filters = SimpleLazyObject(partial(_filter_set, query, store, all_fields=False))
         conditions, chips, filter_problems = [], [], []
     sort = ListSort.parse(request.GET.get("sort"))
+    columns = list_columns_of(request)
+    shows_custom_fields = any(column.startswith(CUSTOM_FIELD_COLUMN) for column in columns)
+    custom_fields = custom_field_definitions(store=store) if shows_custom_fields else {}
     customers = (
         customers_matching(store, conditions)
         if conditions is not None
@@ -162,6 +188,7 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
         before=request.GET.get("before"),
         number=asked_page,
         count=True,
+        city="city" in columns,
     )
     count = page.count
     page_param = request.GET.get("page", "").strip()
@@ -207,7 +234,10 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
             "page_count": page_count,
             "sort": str(sort),
             "head_html": customer_head_html(
-                _sort_headers(query, sort), selectable=bool(bulk_actions)
+                columns,
+                custom_fields=custom_fields,
+                sort_links=_sort_links(query, sort),
+                selectable=bool(bulk_actions),
             ),
             "query_string": query_string,
             "clear_url": _url(QueryDict(), sort=request.GET.get("sort")),
@@ -225,8 +255,12 @@ def customer_index(request: HttpRequest, store_slug: str) -> HttpResponse:
             "jump_inputs": _hidden_inputs(query),
             "bulk_actions": bulk_actions,
             "bulk_action_options": _html_join('<option value="{}">{}</option>', bulk_actions),
+            "columns_url": reverse("panel:customer_list_columns", kwargs={"store_slug": store.slug})
+            + _url(query),
             "rows_html": customer_rows_html(
                 page.customers,
+                columns=columns,
+                custom_fields=custom_fields,
                 formatter=StoreFormatter(language=store.language, currency=store.currency),
                 # Built once, not per row.
                 customer_url_prefix=reverse(
@@ -382,8 +416,69 @@ def _bulk_step(
     )
 
 
+@permission_required("customers.view")
+def customer_list_columns(request: HttpRequest, store_slug: str) -> HttpResponse:
+    """Choose and order the list's columns; kept for this member in this store."""
+    store = request.store
+    list_url = reverse("panel:customers", kwargs={"store_slug": store_slug})
+    back = request.POST.get("back") or request.GET.urlencode()
+    back_url = list_url + ("?" + QueryDict(back).urlencode() if back else "")
+    fields = custom_field_definitions(store=store)
+    available = [
+        *((key, str(LIST_COLUMNS[key].label)) for key in LIST_COLUMN_KEYS),
+        *((f"{CUSTOM_FIELD_COLUMN}{key}", label) for key, (label, _type) in fields.items()),
+    ]
+    if request.method == "POST":
+        try:
+            if "reset" in request.POST:
+                chosen = customer_list_columns_set(store=store, actor=request.user, columns=None)
+            else:
+                chosen = customer_list_columns_set(
+                    store=store,
+                    actor=request.user,
+                    columns=_columns_posted(request.POST, [key for key, _label in available]),
+                )
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            request.session[COLUMNS_SESSION_KEY.format(store_id=store.pk)] = chosen
+            messages.success(request, _("The list now shows the columns you chose."))
+            return redirect(back_url)
+    current = list_columns_of(request)
+    position = {column: index for index, column in enumerate(current, start=1)}
+    rows = [
+        {
+            "key": key,
+            "label": label,
+            "shown": key in position,
+            "position": position.get(key, ""),
+            "required": key == "name",
+        }
+        for key, label in sorted(available, key=lambda item: position.get(item[0], 1000))
+    ]
+    return render(
+        request,
+        "customers/list/columns.html",
+        {"rows": rows, "back": back, "back_url": back_url},
+    )
+
+
+def _columns_posted(post: QueryDict, available: list[str]) -> list[str]:
+    """The checked columns, ordered by the positions typed beside them (then as listed)."""
+    shown = set(post.getlist("show"))
+    order = []
+    for index, key in enumerate(available):
+        if key in shown or key == "name":
+            typed = id_param(post.get(f"position_{key}"))
+            order.append((typed if typed is not None else 1000 + index, index, key))
+    return [key for _typed, _index, key in sorted(order)] + [
+        key for key in post.getlist("show") if key not in available
+    ]
+
+
 urlpatterns = [
     path("", customer_index, name="customers"),
+    path("columns/", customer_list_columns, name="customer_list_columns"),
     path("filter-panel/", customer_filter_panel, name="customers_filter_panel"),
     path("bulk/", customer_bulk, name="customers_bulk"),
 ]

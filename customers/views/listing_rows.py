@@ -6,19 +6,24 @@ the query that reads them; here each row is one f-string of escaped values, with
 labels translated and the store's number and date formats looked up once per request.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from html import escape
+from typing import Any
 
 from django.utils import dateformat, formats, numberformat, timezone, translation
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from storefront_crm.formatting import CURRENCY_SYMBOLS, SYMBOL_FIRST
 
-from ..models import AccountType
+from ..conditions import ISO_DATE
+from ..countries import country_name
+from ..models import AccountType, CustomerSource
 from ..selectors import CustomerRow
+from ..services.list_columns import CUSTOM_FIELD_COLUMN, LIST_COLUMN_KEYS
 
 CENT = Decimal("0.01")
 # dateformat specifiers whose output is words of the active language (month, weekday, a.m.)
@@ -85,6 +90,11 @@ class StoreFormatter:
                 return dateformat.format(value, self.short_date)
         return dateformat.format(value, self.short_date)
 
+    def date_time(self, value: datetime) -> str:
+        """The date as ``date`` writes it and the time of day in the store's zone."""
+        local = value.astimezone(self.time_zone) if value.tzinfo is not None else value
+        return f"{self.date(local)} {local:%H:%M}"
+
 
 # dateformat specifiers of a purely numeric date, as str.format fields (``d.m.Y`` of de,
 # ``m/d/Y`` of en): formatting 100 dates per page this way skips building a DateFormat each.
@@ -116,74 +126,155 @@ def _numeric_date_pattern(date_format: str) -> str | None:
     return "".join(parts)
 
 
+@dataclass(frozen=True)
+class ListColumn:
+    """A column the list can show: its header, the sort it links to, how it aligns."""
+
+    label: Any
+    sort: str | None = None  # a key of ``customers.selectors.SORTS``
+    css: str = ""
+
+
+LIST_COLUMNS: dict[str, ListColumn] = {
+    "name": ListColumn(gettext_lazy("Name"), sort="name", css="name"),
+    "email": ListColumn(gettext_lazy("Email"), sort="email"),
+    "phone": ListColumn(gettext_lazy("Phone")),
+    "country": ListColumn(gettext_lazy("Country")),
+    "city": ListColumn(gettext_lazy("City")),
+    "group": ListColumn(gettext_lazy("Group")),
+    "tags": ListColumn(gettext_lazy("Tags"), css="wrap"),
+    "orders": ListColumn(gettext_lazy("Orders"), sort="orders", css="num"),
+    "spent": ListColumn(gettext_lazy("Total spent"), sort="spent", css="num"),
+    "aov": ListColumn(gettext_lazy("Average order value"), css="num"),
+    "first_order": ListColumn(gettext_lazy("First order")),
+    "last_order": ListColumn(gettext_lazy("Last order"), sort="last_order"),
+    "since": ListColumn(gettext_lazy("Customer since"), sort="since"),
+    "since_time": ListColumn(gettext_lazy("Customer since (with time)"), sort="since"),
+    "marketing": ListColumn(gettext_lazy("Marketing")),
+    "account": ListColumn(gettext_lazy("Account")),
+    "source": ListColumn(gettext_lazy("Came from")),
+}
+assert set(LIST_COLUMNS) == set(LIST_COLUMN_KEYS)
+
+
+def column_label(column: str, custom_fields: dict[str, tuple[str, str]]) -> str:
+    if column.startswith(CUSTOM_FIELD_COLUMN):
+        return custom_fields[column[len(CUSTOM_FIELD_COLUMN) :]][0]
+    return str(LIST_COLUMNS[column].label)
+
+
 def customer_rows_html(
     customers: Iterable[CustomerRow],
     *,
+    columns: Sequence[str],
+    custom_fields: dict[str, tuple[str, str]],
     formatter: StoreFormatter,
     customer_url_prefix: str,
     orders_url: str,
     selectable: bool,
 ) -> SafeString:
-    """The ``<tr>`` of each customer (columns as in the list's ``<thead>``); every value
-    from the database is escaped. A tag links to the list of the customers who have it
-    (``customer_url_prefix`` is the list's own URL)."""
+    """The ``<tr>`` of each customer, one cell per column of ``columns`` (as in the list's
+    ``<thead>``); every value from the database is escaped. A tag links to the list of the
+    customers who have it (``customer_url_prefix`` is the list's own URL). ``custom_fields``:
+    ``{key: (label, type)}`` of the store's fields that columns may name."""
     # Translated outside the f-strings: xgettext does not look inside them.
     select_label = gettext("Select %(name)s")
     orders_title = escape(gettext("Show this customer's orders"))
     never, blocked, inactive = gettext("never"), gettext("blocked"), gettext("inactive")
-    subscribed, no = gettext("subscribed"), gettext("no")
+    subscribed, no, yes = gettext("subscribed"), gettext("no"), gettext("yes")
     never = f'<span class="muted">{escape(never)}</span>'
     blocked = f' <span class="badge warn">{escape(blocked)}</span>'
     inactive = f' <span class="badge">{escape(inactive)}</span>'
     subscribed = f'<span class="badge ok">{escape(subscribed)}</span>'
     not_subscribed = f'<span class="muted">{escape(no)}</span>'
     account_labels = {value: escape(str(label)) for value, label in AccountType.choices}
+    source_labels = {value: escape(str(label)) for value, label in CustomerSource.choices}
     customer_url_prefix, orders_url = escape(customer_url_prefix), escape(orders_url)
     money, day = formatter.money, formatter.date
+    countries: dict[str, str] = {}
+
+    def country(code: str) -> str:
+        if code not in countries:
+            countries[code] = escape(country_name(code) or code)
+        return countries[code]
+
+    def custom(value: Any, field_type: str) -> str:
+        if value in (None, ""):
+            return ""
+        if field_type == "boolean" or isinstance(value, bool):
+            return escape(
+                yes if value is True or str(value).lower() in {"true", "yes", "1"} else no
+            )
+        if field_type == "date" and isinstance(value, str) and ISO_DATE.fullmatch(value):
+            return escape(day(date.fromisoformat(value)))
+        return escape(str(value))
+
+    cells: dict[str, Callable[[CustomerRow], str]] = {
+        "name": lambda c: (
+            f'<td class="name"><a href="{customer_url_prefix}{c.pk}/">'
+            f"{escape(c.full_name) or '—'}</a></td>"
+        ),
+        "email": lambda c: f'<td><a href="{customer_url_prefix}{c.pk}/">{escape(c.email)}</a></td>',
+        "phone": lambda c: f"<td>{escape(c.phone)}</td>",
+        "country": lambda c: f"<td>{country(c.country) if c.country else ''}</td>",
+        "city": lambda c: f"<td>{escape(c.city)}</td>",
+        "group": lambda c: f"<td>{escape(c.group_name)}</td>",
+        "tags": lambda c: '<td class="wrap">{}</td>'.format(
+            "".join(
+                f'<a class="badge" href="{customer_url_prefix}?tag={tag_id}">{escape(name)}</a>'
+                for tag_id, name in c.tag_pairs
+            )
+        ),
+        "orders": lambda c: (
+            f'<td class="num"><a href="{orders_url}?customer={c.pk}" title="{orders_title}">'
+            f"{c.orders_count}</a></td>"
+        ),
+        "spent": lambda c: f'<td class="num">{escape(money(c.total_spent))}</td>',
+        "aov": lambda c: '<td class="num">{}</td>'.format(
+            escape(money(c.total_spent / c.orders_count)) if c.orders_count else ""
+        ),
+        "first_order": lambda c: f"<td>{day(c.first_order_at) if c.first_order_at else never}</td>",
+        "last_order": lambda c: f"<td>{day(c.last_order_at) if c.last_order_at else never}</td>",
+        "since": lambda c: f"<td>{day(c.customer_since)}</td>",
+        "since_time": lambda c: f"<td>{escape(formatter.date_time(c.customer_since))}</td>",
+        "marketing": lambda c: f"<td>{subscribed if c.accepts_marketing else not_subscribed}</td>",
+        "account": lambda c: (
+            f"<td>{account_labels.get(c.account_type) or escape(c.account_type)}"
+            f"{blocked if c.is_blocked else ''}{'' if c.is_active else inactive}</td>"
+        ),
+        "source": lambda c: f"<td>{source_labels.get(c.source) or escape(c.source)}</td>",
+    }
+    for column in columns:
+        if column.startswith(CUSTOM_FIELD_COLUMN):
+            key = column[len(CUSTOM_FIELD_COLUMN) :]
+            field_type = custom_fields[key][1]
+            css = ' class="num"' if field_type == "number" else ""
+            cells[column] = lambda c, key=key, field_type=field_type, css=css: (
+                f"<td{css}>{custom(c.custom_fields.get(key), field_type)}</td>"
+            )
+    row_cells = [cells[column] for column in columns]
     rows = []
     for customer in customers:
-        pk = customer.pk
-        url = f"{customer_url_prefix}{pk}/"
         select = (
-            f'<td><input type="checkbox" name="ids" value="{pk}" form="bulk-form" '
+            f'<td><input type="checkbox" name="ids" value="{customer.pk}" form="bulk-form" '
             f'aria-label="{escape(select_label % {"name": customer})}"></td>'
             if selectable
             else ""
         )
-        tags = "".join(
-            f'<a class="badge" href="{customer_url_prefix}?tag={tag_id}">{escape(name)}</a>'
-            for tag_id, name in customer.tag_pairs
-        )
-        last_order = day(customer.last_order_at) if customer.last_order_at else never
-        account = account_labels.get(customer.account_type) or escape(customer.account_type)
-        rows.append(
-            f"<tr>{select}"
-            f'<td class="name"><a href="{url}">{escape(customer.full_name) or "—"}</a></td>'
-            f'<td><a href="{url}">{escape(customer.email)}</a></td>'
-            f"<td>{escape(customer.group_name)}</td>"
-            f'<td class="wrap">{tags}</td>'
-            f'<td class="num"><a href="{orders_url}?customer={pk}" title="{orders_title}">'
-            f"{customer.orders_count}</a></td>"
-            f'<td class="num">{escape(money(customer.total_spent))}</td>'
-            f"<td>{last_order}</td>"
-            f"<td>{day(customer.customer_since)}</td>"
-            f"<td>{account}{blocked if customer.is_blocked else ''}"
-            f"{'' if customer.is_active else inactive}</td>"
-            f"<td>{subscribed if customer.accepts_marketing else not_subscribed}</td>"
-            "</tr>"
-        )
+        rows.append(f"<tr>{select}{''.join(cell(customer) for cell in row_cells)}</tr>")
     return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped
 
 
-# Sortable columns right-aligned like their numbers.
-NUMERIC_COLUMNS = frozenset({"orders", "spent"})
-
-
-def customer_head_html(sort_headers: list[dict], *, selectable: bool) -> SafeString:
+def customer_head_html(
+    columns: Sequence[str],
+    *,
+    custom_fields: dict[str, tuple[str, str]],
+    sort_links: dict[str, tuple[str, str | None]],
+    selectable: bool,
+) -> SafeString:
     """The ``<tr>`` of the table head: the columns of ``customer_rows_html``, the sortable
-    ones linking to their next sort (``sort_headers`` of the view, in order)."""
-    select_all, group, tags = gettext("Select all on this page"), gettext("Group"), gettext("Tags")
-    account, marketing = gettext("Account"), gettext("Marketing")
+    ones linking to their next sort (``sort_links``: sort key -> (URL, aria-sort state))."""
+    select_all = gettext("Select all on this page")
     cells = [
         f'<th scope="col"><input type="checkbox" class="select-page" '
         f'aria-label="{escape(select_all)}" title="{escape(select_all)}"></th>'
@@ -191,20 +282,19 @@ def customer_head_html(sort_headers: list[dict], *, selectable: bool) -> SafeStr
         else ""
     ]
     arrows = {"ascending": " ↑", "descending": " ↓", None: ""}
-    for index, header in enumerate(sort_headers):
-        if index == 2:
-            cells.append(f'<th scope="col">{escape(group)}</th>')
-            cells.append(f'<th scope="col">{escape(tags)}</th>')
-        state = header["aria_sort"]
-        attributes = f' aria-sort="{state}"' if state else ""
-        if header["key"] in NUMERIC_COLUMNS:
-            attributes += ' class="num"'
-        elif header["key"] == "name":
-            attributes += ' class="name"'
+    for column in columns:
+        spec = LIST_COLUMNS.get(column)
+        label = escape(column_label(column, custom_fields))
+        numeric = spec is None and custom_fields[column[len(CUSTOM_FIELD_COLUMN) :]][1] == "number"
+        css = spec.css if spec is not None else ("num" if numeric else "")
+        attributes = f' class="{css}"' if css in {"num", "name"} else ""
+        if spec is None or spec.sort is None or spec.sort not in sort_links:
+            cells.append(f'<th scope="col"{attributes}>{label}</th>')
+            continue
+        url, state = sort_links[spec.sort]
+        if state:
+            attributes += f' aria-sort="{state}"'
         cells.append(
-            f'<th scope="col"{attributes}><a href="{escape(header["url"])}">'
-            f"{escape(str(header['label']))}{arrows[state]}</a></th>"
+            f'<th scope="col"{attributes}><a href="{escape(url)}">{label}{arrows[state]}</a></th>'
         )
-    cells.append(f'<th scope="col">{escape(account)}</th>')
-    cells.append(f'<th scope="col">{escape(marketing)}</th>')
     return mark_safe(f"<tr>{''.join(cells)}</tr>")  # noqa: S308 - every value is escaped
