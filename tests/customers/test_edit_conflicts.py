@@ -1,0 +1,170 @@
+"""Two members editing one customer: the later save over a newer version writes nothing
+and shows a review (what is saved now beside the member's entry); saving the review is
+deliberate and goes through. Order aggregates are not an edit and never conflict."""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from customers.models import ActivityEvent, Customer
+from customers.services.customers import EditConflict, customer_update
+from tests.factories import CustomerFactory, MembershipFactory
+from tests.panel_urls import panel_url as url
+
+pytestmark = pytest.mark.django_db
+
+
+def form_data(response) -> dict[str, str]:
+    """What a browser would send back for the form of ``response``, unchanged."""
+    data = {}
+    for field in response.context["form"]:
+        value = field.value()
+        if field.widget_type == "checkbox":
+            if value:
+                data[field.name] = "on"
+        else:
+            data[field.name] = "" if value is None else str(value)
+    return data
+
+
+def signed_in(store) -> Client:
+    client = Client()
+    client.force_login(MembershipFactory(store=store, role="manager").user)
+    return client
+
+
+# --- The service ------------------------------------------------------------------------
+
+
+def test_a_save_at_the_current_version_writes_and_moves_the_version_on(store, owner):
+    customer = CustomerFactory(store=store, first_name="Anna")
+    assert customer.edit_version == 0
+
+    customer_update(
+        store=store, customer=customer, actor=owner, expected_version=0, first_name="Anne"
+    )
+
+    customer.refresh_from_db()
+    assert (customer.first_name, customer.edit_version) == ("Anne", 1)
+
+
+def test_a_save_over_a_newer_version_is_refused_and_writes_nothing(store, owner):
+    # given a profile that a colleague edited after this member loaded it at version 0
+    customer = CustomerFactory(store=store, first_name="Anna", company="Old")
+    customer_update(
+        store=store, customer=Customer.objects.get(pk=customer.pk), actor=owner, company="New"
+    )
+    events_before = ActivityEvent.objects.filter(customer=customer).count()
+
+    # when the member saves what they opened at version 0
+    with pytest.raises(EditConflict) as refused:
+        customer_update(
+            store=store,
+            customer=Customer.objects.get(pk=customer.pk),
+            actor=owner,
+            expected_version=0,
+            first_name="Anne",
+            company="Old",
+        )
+
+    # then nothing is written, and the error names the version to review against
+    assert refused.value.details["current_version"] == 1
+    customer.refresh_from_db()
+    assert (customer.first_name, customer.company, customer.edit_version) == ("Anna", "New", 1)
+    assert ActivityEvent.objects.filter(customer=customer).count() == events_before
+
+
+def test_order_aggregates_are_not_an_edit_and_a_save_keeps_them(store, owner):
+    # given a form opened at version 0, then an order updating the aggregates meanwhile
+    customer = CustomerFactory(store=store, first_name="Anna")
+    Customer.objects.filter(pk=customer.pk).update(orders_count=3, total_spent=Decimal("90"))
+
+    # when the member saves their form (built from the instance loaded before the order)
+    customer_update(
+        store=store, customer=customer, actor=owner, expected_version=0, first_name="Anne"
+    )
+
+    # then the save goes through and the aggregates written meanwhile stay
+    customer.refresh_from_db()
+    assert customer.first_name == "Anne"
+    assert (customer.orders_count, customer.total_spent) == (3, Decimal("90"))
+
+
+# --- The edit page ------------------------------------------------------------------------
+
+
+def test_the_second_of_two_open_forms_gets_a_review_and_saves_after_it(store):
+    customer = CustomerFactory(
+        store=store, email="anna@example.org", first_name="Anna", company="Berg AG"
+    )
+    edit_url = url("customer_edit", store, customer.pk)
+    first, second = signed_in(store), signed_in(store)
+
+    # given two members who opened the edit form of the same profile
+    first_form = form_data(first.get(edit_url))
+    second_form = form_data(second.get(edit_url))
+    assert first_form["edit_version"] == second_form["edit_version"] == "0"
+
+    # when the first saves a new company, then the second saves a new first name
+    response = first.post(edit_url, {**first_form, "company": "Berg GmbH"})
+    assert response.status_code == 302
+    response = second.post(edit_url, {**second_form, "first_name": "Anne"})
+
+    # then the second save writes nothing and shows what differs, saved now beside theirs
+    assert response.status_code == 409
+    customer.refresh_from_db()
+    assert (customer.first_name, customer.company) == ("Anna", "Berg GmbH")
+    page = response.content.decode()
+    assert "Someone else changed this customer after you opened the form" in page
+    rows = {row["label"]: row for row in response.context["conflict_rows"]}
+    assert set(rows) == {"First name", "Company"}
+    assert (rows["Company"]["saved"], rows["Company"]["yours"]) == ("Berg GmbH", "Berg AG")
+    assert (rows["First name"]["saved"], rows["First name"]["yours"]) == ("Anna", "Anne")
+    # the review keeps the member's entry and carries the version it showed
+    review_form = form_data(response)
+    assert review_form["first_name"] == "Anne" and review_form["company"] == "Berg AG"
+    assert review_form["edit_version"] == "1"
+
+    # when the member, having reviewed, saves again (taking the colleague's company)
+    response = second.post(edit_url, {**review_form, "company": "Berg GmbH"})
+
+    # then it saves: both changes are kept
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.first_name, customer.company, customer.edit_version) == (
+        "Anne",
+        "Berg GmbH",
+        2,
+    )
+
+
+def test_a_stale_form_whose_entry_matches_what_is_saved_now_simply_saves(store):
+    customer = CustomerFactory(store=store, first_name="Anna")
+    edit_url = url("customer_edit", store, customer.pk)
+    first, second = signed_in(store), signed_in(store)
+    first_form = form_data(first.get(edit_url))
+    second_form = form_data(second.get(edit_url))
+
+    first.post(edit_url, {**first_form, "first_name": "Anne"})
+    response = second.post(edit_url, {**second_form, "first_name": "Anne"})
+
+    assert response.status_code == 302  # the same change twice is no conflict to review
+    customer.refresh_from_db()
+    assert (customer.first_name, customer.edit_version) == ("Anne", 1)
+
+
+def test_the_review_is_translated(store):
+    customer = CustomerFactory(store=store, first_name="Anna")
+    edit_url = url("customer_edit", store, customer.pk)
+    first, second = signed_in(store), signed_in(store)
+    first_form = form_data(first.get(edit_url))
+    second_form = form_data(second.get(edit_url))
+    first.post(edit_url, {**first_form, "first_name": "Anne"})
+
+    response = second.post(
+        edit_url, {**second_form, "company": "Neu"}, headers={"accept-language": "de"}
+    )
+
+    assert response.status_code == 409
+    assert "Jemand anderes hat diesen Kunden geändert" in response.content.decode()
