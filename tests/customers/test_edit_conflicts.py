@@ -168,3 +168,65 @@ def test_the_review_is_translated(store):
 
     assert response.status_code == 409
     assert "Jemand anderes hat diesen Kunden geändert" in response.content.decode()
+
+
+# --- Two saves at the same moment (PostgreSQL: row locks) --------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_of_two_simultaneous_saves_at_one_version_the_second_is_refused():
+    import threading
+
+    from django.db import connection, transaction
+    from django_scopes import scopes_disabled
+
+    from storefront_crm.tenancy import store_scope
+    from tests.factories import StoreFactory
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time")
+    store = StoreFactory()
+    with scopes_disabled():
+        customer = CustomerFactory(store=store, first_name="Anna", company="Berg AG")
+    outcome: list[str] = []
+
+    def second_save() -> None:
+        try:
+            with store_scope(store):
+                customer_update(
+                    store=store,
+                    customer=Customer.objects.get(pk=customer.pk),
+                    expected_version=0,
+                    company="Berg GmbH",
+                )
+            outcome.append("saved")
+        except EditConflict:
+            outcome.append("conflict")
+        finally:
+            connection.close()
+
+    # given a first save at version 0 that has not committed yet
+    with store_scope(store), transaction.atomic():
+        customer_update(
+            store=store,
+            customer=Customer.objects.get(pk=customer.pk),
+            expected_version=0,
+            first_name="Anne",
+        )
+        # when a second save at version 0 starts meanwhile
+        racer = threading.Thread(target=second_save)
+        racer.start()
+        racer.join(timeout=1)
+        assert racer.is_alive(), "the second save must wait for the first one's row lock"
+    racer.join(timeout=10)
+
+    # then it sees the first one's version and is refused, writing nothing
+    assert outcome == ["conflict"]
+    with scopes_disabled():
+        customer.refresh_from_db()
+    assert (customer.first_name, customer.company, customer.edit_version) == (
+        "Anne",
+        "Berg AG",
+        1,
+    )
