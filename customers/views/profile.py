@@ -4,12 +4,10 @@ activity events are shown: ``views.profile_display``; merging duplicates: ``view
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -53,6 +51,7 @@ from .profile_display import (
     address_lines,
     country_display,
     custom_field_display,
+    edit_conflict_rows,
     event_sentence,
     order_address_lines,
 )
@@ -220,34 +219,6 @@ def _form_field_of(form: CustomerForm, field: str | None) -> str | None:
     return None
 
 
-def _shown(field: forms.Field, value: Any) -> str:
-    """A form value as the member reads it, for the review of a conflicting edit."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    if isinstance(field, forms.ModelChoiceField):
-        row = value if hasattr(value, "pk") else field.queryset.filter(pk=value).first()
-        return str(row) if row is not None else "—"
-    if isinstance(field, forms.ChoiceField):
-        return str(dict(field.choices).get(value, value))
-    return str(formats.localize(value))
-
-
-def edit_conflict_rows(form: CustomerForm) -> list[dict[str, str]]:
-    """The fields whose value saved now differs from the member's entry: label, the value
-    saved now and theirs. ``form`` is bound to the entry, with the profile as it is now."""
-    return [
-        {
-            "label": str(form.fields[name].label),
-            "saved": _shown(form.fields[name], form.get_initial_for_field(form.fields[name], name)),
-            "yours": _shown(form.fields[name], form.cleaned_data.get(name)),
-        }
-        for name in form.changed_data
-        if name != "edit_version"
-    ]
-
-
 def _customer_form_page(
     request: HttpRequest, form: CustomerForm, customer: Customer | None
 ) -> HttpResponse:
@@ -271,7 +242,7 @@ def _customer_form_page(
                 )
         except EditConflict as error:
             assert customer is not None
-            conflict_rows = edit_conflict_rows(form)
+            conflict_rows = edit_conflict_rows(form, version_field="edit_version")
             if not conflict_rows:  # the entry is what is saved now: nothing to write
                 messages.success(request, _("Customer saved."))
                 return profile_redirect(customer, store.slug)

@@ -230,3 +230,77 @@ def test_of_two_simultaneous_saves_at_one_version_the_second_is_refused():
         "Berg AG",
         1,
     )
+
+
+# --- Addresses ------------------------------------------------------------------------------
+
+
+def test_an_address_save_over_a_changed_address_is_refused_and_writes_nothing(store, owner):
+    from customers.models import Address
+    from customers.services.addresses import address_edit, address_fingerprint
+    from tests.factories import AddressFactory
+
+    address = AddressFactory(store=store, city="Berlin", line1="Hauptstr. 1")
+    opened_as = address_fingerprint(address)
+    Address.objects.filter(pk=address.pk).update(city="Potsdam")  # a colleague's save
+
+    with pytest.raises(EditConflict):
+        address_edit(
+            store=store,
+            address=Address.objects.get(pk=address.pk),
+            actor=owner,
+            expected_fingerprint=opened_as,
+            kind=address.kind,
+            is_default=address.is_default,
+            line1="Hauptstr. 2",
+            city="Berlin",
+            country=address.country,
+        )
+
+    address.refresh_from_db()
+    assert (address.line1, address.city) == ("Hauptstr. 1", "Potsdam")
+
+
+def test_the_second_of_two_open_address_forms_gets_a_review_and_saves_after_it(store):
+    from tests.factories import AddressFactory
+
+    address = AddressFactory(store=store, city="Berlin", line1="Hauptstr. 1")
+    edit_url = url("address_edit", store, address.customer_id, address.pk)
+    first, second = signed_in(store), signed_in(store)
+    first_form = form_data(first.get(edit_url))
+    second_form = form_data(second.get(edit_url))
+
+    assert first.post(edit_url, {**first_form, "city": "Potsdam"}).status_code == 302
+    response = second.post(edit_url, {**second_form, "line1": "Hauptstr. 2"})
+
+    assert response.status_code == 409
+    address.refresh_from_db()
+    assert (address.line1, address.city) == ("Hauptstr. 1", "Potsdam")
+    assert "Someone else changed this address" in response.content.decode()
+    rows = {row["label"]: row for row in response.context["conflict_rows"]}
+    assert set(rows) == {"Street and number", "City"}
+    assert (rows["City"]["saved"], rows["City"]["yours"]) == ("Potsdam", "Berlin")
+
+    response = second.post(edit_url, form_data(response))
+
+    assert response.status_code == 302
+    address.refresh_from_db()
+    assert (address.line1, address.city) == ("Hauptstr. 2", "Berlin")
+
+
+def test_the_address_review_is_translated(store):
+    from tests.factories import AddressFactory
+
+    address = AddressFactory(store=store, city="Berlin")
+    edit_url = url("address_edit", store, address.customer_id, address.pk)
+    first, second = signed_in(store), signed_in(store)
+    first_form = form_data(first.get(edit_url))
+    second_form = form_data(second.get(edit_url))
+    first.post(edit_url, {**first_form, "city": "Potsdam"})
+
+    response = second.post(
+        edit_url, {**second_form, "line1": "Neu 1"}, headers={"accept-language": "it"}
+    )
+
+    assert response.status_code == 409
+    assert "Qualcun altro ha modificato questo indirizzo" in response.content.decode()
