@@ -304,3 +304,46 @@ def test_the_address_review_is_translated(store):
 
     assert response.status_code == 409
     assert "Qualcun altro ha modificato questo indirizzo" in response.content.decode()
+
+
+# --- Other edits of the form's fields move the version too --------------------------------
+
+
+def test_bulk_edits_of_the_forms_fields_move_the_version(store, owner):
+    from customers.services.bulk import bulk_chunk_apply
+    from tests.factories import CustomerGroupFactory
+
+    customer = CustomerFactory(store=store, tax_exempt=False)
+    group = CustomerGroupFactory(store=store)
+
+    bulk_chunk_apply(
+        store=store, actor=owner, action="group_set", value=group.pk, customer_ids=[customer.pk]
+    )
+    bulk_chunk_apply(
+        store=store, actor=owner, action="tax_exempt_on", value=True, customer_ids=[customer.pk]
+    )
+
+    customer.refresh_from_db()
+    assert (customer.group_id, customer.tax_exempt, customer.edit_version) == (group.pk, True, 2)
+
+
+def test_an_import_that_updates_a_customer_moves_its_version_and_new_ones_start_at_0(store):
+    import io
+
+    from customers.io.importer import ImportOptions, customers_import
+
+    existing = CustomerFactory(store=store, email="known@example.org", first_name="Old")
+
+    customers_import(
+        store=store,
+        source=io.BytesIO(
+            b"Email,First Name,Accepts Email Marketing,Tags,Default Address City\n"
+            b"known@example.org,New,no,,Berlin\n"
+            b"fresh@example.org,Fresh,no,,Berlin\n"
+        ),
+        options=ImportOptions(on_error="abort"),
+    )
+
+    existing.refresh_from_db()
+    assert (existing.first_name, existing.edit_version) == ("New", 1)
+    assert Customer.objects.get(email="fresh@example.org").edit_version == 0
