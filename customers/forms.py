@@ -103,6 +103,9 @@ class CustomerForm(forms.Form):
     accepts_marketing = forms.BooleanField(label=_("Accepts marketing"), required=False)
     tax_exempt = forms.BooleanField(label=_("Tax exempt"), required=False)
     vat_id = forms.CharField(label=_("VAT ID"), max_length=32, required=False)
+    # The profile's edit_version when the form was opened (edit only): a save over a newer
+    # version is refused for review. Missing (a client that does not send it): no check.
+    edit_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
     def __init__(
         self,
@@ -132,6 +135,7 @@ class CustomerForm(forms.Form):
                 )
             }
             initial["group"] = customer.group_id
+            initial["edit_version"] = customer.edit_version
             initial["customer_since"] = timezone.localtime(customer.customer_since).date()
             for field in custom_fields:
                 initial[CUSTOM_FIELD_PREFIX + field.key] = custom_form_initial(
@@ -141,7 +145,9 @@ class CustomerForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["group"].queryset = CustomerGroup.objects.filter(store=store)
         self.fields["group"].help_text = self._group_help_text(store)
-        if customer is not None:
+        if customer is None:
+            del self.fields["edit_version"]
+        else:
             del self.fields["tags"]  # tags are added and removed on the profile itself
             # a profile always has one; clearing it must be an error, not silently ignored
             self.fields["customer_since"].required = True
@@ -178,6 +184,7 @@ class CustomerForm(forms.Form):
     def values(self) -> dict[str, Any]:
         """Keyword arguments for ``customer_create`` / ``customer_update``."""
         data = dict(self.cleaned_data)
+        data.pop("edit_version", None)  # passed as the service's expected_version
         custom = dict(self.customer.custom_fields or {}) if self.customer else {}
         for field in self.custom_fields:
             value = data.pop(CUSTOM_FIELD_PREFIX + field.key, None)

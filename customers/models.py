@@ -197,6 +197,11 @@ class Customer(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Counts the edits of the fields the edit form shows (customer_update, bulk group and
+    # flag changes, a group's deletion, a merge, an import's update), and only those: the
+    # form carries it, and a save over a newer version asks the member to review. Order
+    # aggregates and other bookkeeping do not move it, unlike ``updated_at``.
+    edit_version = models.IntegerField(default=0, db_default=0, editable=False)
     # What the free-text search matches, kept by the database (customers.search_text).
     search_text = models.GeneratedField(
         expression=CustomerSearchText("first_name", "last_name", "email"),

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "social_django",
     "django_htmx",
     "django_countries",
+    "csp",
     "storefront_crm",
     "customers",
     "orders",
@@ -73,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "storefront_crm.tenancy.StoreMiddleware",
     # A merged or deleted profile's old address says where it went (410), not a bare 404.
@@ -81,6 +84,22 @@ MIDDLEWARE = [
 
 if PRODUCTION:  # gunicorn serves the collected static files itself
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+
+# Content-Security-Policy (django-csp 4): no inline script or style anywhere, so an escaping
+# slip in a template cannot run code. Scripts and styles come from our static files only;
+# htmx is told not to inject its indicator style (templates/base.html, static/css/panel.css).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
+}
 
 ROOT_URLCONF = "storefront_crm.urls"
 TEST_RUNNER = "storefront_crm.test_runner.PytestRunner"

@@ -127,13 +127,44 @@ def browser():
         browser.close()
 
 
+# Reports every Content-Security-Policy violation of every page the context opens to the
+# test (navigations included), with what was refused and where.
+CSP_VIOLATION_WATCH = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolation(
+    `${event.violatedDirective} refused ${event.blockedURI || "inline code"} ` +
+    `at ${event.sourceFile || event.documentURI}:${event.lineNumber} (${event.sample || ""})`
+  );
+});
+"""
+
+
+def watch_csp_violations(context) -> list[str]:
+    """Collects every Content-Security-Policy violation of the pages of ``context``."""
+    violations: list[str] = []
+    context.expose_function("__cspViolation", lambda report: violations.append(report))
+    context.add_init_script(CSP_VIOLATION_WATCH)
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"console: {message.text}")
+
+    context.on("console", on_console)
+    return violations
+
+
 @pytest.fixture
 def page(browser):
+    """A fresh page whose test fails on any Content-Security-Policy violation: every
+    browser test gets the watch, since every one drives the browser through this page."""
     context = browser.new_context(locale="en-GB")
+    violations = watch_csp_violations(context)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
     context.close()
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations))
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from storefront_crm.models import Store
@@ -416,6 +417,8 @@ class BatchWriter:
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM import_customer_stage "
                 "ON CONFLICT (store_id, email) DO UPDATE SET "
                 + ", ".join(f"{c} = EXCLUDED.{c}" for c in updates)
+                # an import's update is an edit: an edit form opened before it must review
+                + f", edit_version = {table}.edit_version + 1"
                 + " RETURNING id, email"
             )
             ids = {email: pk for pk, email in cursor.fetchall()}
@@ -433,9 +436,13 @@ class BatchWriter:
                     fields["group_id"], fields.get("account_type") or "guest"
                 )
             customer = Customer(pk=row.customer_id, store=self.store, updated_at=now, **fields)
+            # An import's update is an edit: an edit form opened before it must review.
+            customer.edit_version = F("edit_version") + 1
             by_columns[tuple(sorted(fields))].append(customer)
         for columns, customers in by_columns.items():
-            Customer.objects.bulk_update(customers, [*columns, "updated_at"], batch_size=1000)
+            Customer.objects.bulk_update(
+                customers, [*columns, "updated_at", "edit_version"], batch_size=1000
+            )
 
     def _passwords(self, rows: list[PreparedRow]) -> None:
         """Ecwid passwords: kept only as a Django hash on the store's shopper login."""

@@ -6,6 +6,8 @@ default takes it from the other. The first address of a kind becomes its default
 customer with addresses of a kind always has one to preselect.
 """
 
+import hashlib
+import json
 from typing import Any
 
 from django.db import models, transaction
@@ -18,7 +20,7 @@ from storefront_crm.models import Store
 from ..models import ADDRESS_PARTS, Address, AddressKind, Customer
 from ..selectors import other_rows
 from .activity import activity_record
-from .customers import country_clean
+from .customers import EditConflict, country_clean
 
 # A saved address is one an order could be shipped or billed to.
 ADDRESS_REQUIRED = ("line1", "city", "country")
@@ -59,6 +61,15 @@ def _customer_lock(store: Store, customer: Customer) -> None:
     if customer.store_id != store.pk:
         raise ServiceError(_("That customer does not exist."))
     Customer.objects.select_for_update().filter(store=store, pk=customer.pk).first()
+
+
+def address_fingerprint(address: Address) -> str:
+    """What the address says now, as a short digest: the edit form carries the one it was
+    opened with, and a save over a changed address is refused for review (addresses have
+    no version column; their few fields make comparing them as cheap)."""
+    values = {"kind": address.kind, "is_default": address.is_default}
+    values.update({name: getattr(address, name) for name in ADDRESS_PARTS})
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def _default_take(store: Store, customer: Customer, kind: str, address_pk: int | None) -> None:
@@ -108,14 +119,29 @@ def address_edit(
     actor: Any = None,
     kind: str,
     is_default: bool,
+    expected_fingerprint: str | None = None,
     **fields: Any,
 ) -> Address:
-    """Change a saved address; the activity log lists the changed fields."""
+    """Change a saved address; the activity log lists the changed fields.
+
+    ``expected_fingerprint`` is ``address_fingerprint`` of the address the form was opened
+    with: when it has changed since, nothing is written and ``EditConflict`` is raised."""
     if address.store_id != store.pk:
         raise ServiceError(_("That address does not exist."))
     cleaned = _address_clean(kind, fields)
     customer = address.customer
-    _customer_lock(store, customer)
+    _customer_lock(store, customer)  # orders this save after any other one of its addresses
+    if expected_fingerprint is not None:
+        current = address_fingerprint(Address.objects.get(store=store, pk=address.pk))
+        if current != expected_fingerprint:
+            raise EditConflict(
+                _(
+                    "Someone else changed this address after you opened the form. Your "
+                    "changes are not saved yet: compare them with the values saved now, then "
+                    "save again to keep yours."
+                ),
+                current_version=current,
+            )
     before = {"kind": address.kind, "is_default": address.is_default}
     before.update({name: getattr(address, name) for name in ADDRESS_PARTS})
     after = {"kind": kind, "is_default": bool(is_default), **cleaned}

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -290,7 +290,7 @@ def _group_set(store: Store, actor: Any, customers: QuerySet[Customer], group_id
     group = CustomerGroup.objects.get(store=store, pk=group_id)
     changing = list(customers.exclude(group_id=group_id).values_list("pk", "group__name"))
     customers.filter(pk__in=[pk for pk, _name in changing]).update(
-        group_id=group_id, updated_at=timezone.now()
+        group_id=group_id, updated_at=timezone.now(), edit_version=F("edit_version") + 1
     )
     _events(
         store,
@@ -306,7 +306,12 @@ def _flag_set(
 ) -> int:
     now = timezone.now()
     changing = list(customers.exclude(**{field: value}).values_list("pk", flat=True))
-    updates: dict[str, Any] = {field: value, "updated_at": now}
+    # an edit of a field the edit form shows: a form opened before it must review
+    updates: dict[str, Any] = {
+        field: value,
+        "updated_at": now,
+        "edit_version": F("edit_version") + 1,
+    }
     if field == "accepts_marketing":
         updates["marketing_consent_at"] = now  # when consent was given or withdrawn
     customers.filter(pk__in=changing).update(**updates)

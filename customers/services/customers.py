@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +31,13 @@ from .tags import customer_tags_add
 
 class EmailTaken(ServiceError):
     code = "email_taken"
+
+
+class EditConflict(ServiceError):
+    """Someone saved the profile after the form was opened; ``current_version`` is the
+    version to send back once the member has reviewed the difference."""
+
+    code = "edit_conflict"
 
 
 def email_normalize(email: str) -> str:
@@ -167,9 +175,35 @@ def customer_create(
 
 @transaction.atomic
 def customer_update(
-    *, store: Store, customer: Customer, actor: Any = None, **changes: Any
+    *,
+    store: Store,
+    customer: Customer,
+    actor: Any = None,
+    expected_version: int | None = None,
+    **changes: Any,
 ) -> Customer:
-    """Change fields of a customer; email stays unique, consent changes are timestamped."""
+    """Change fields of a customer; email stays unique, consent changes are timestamped.
+
+    ``expected_version`` is the ``edit_version`` the edit form was opened at: when the
+    profile has been edited since, nothing is written and ``EditConflict`` is raised (the
+    last save must not silently win). Every write moves the version on."""
+    if customer.store_id != store.pk:
+        raise ServiceError(_("That customer does not exist."))
+    # The row lock orders concurrent saves: the second one sees the first one's version.
+    current_version = (
+        Customer.objects.select_for_update()
+        .values_list("edit_version", flat=True)
+        .get(pk=customer.pk)
+    )
+    if expected_version is not None and expected_version != current_version:
+        raise EditConflict(
+            _(
+                "Someone else changed this customer after you opened the form. Your changes "
+                "are not saved yet: compare them with the values saved now, then save again "
+                "to keep yours."
+            ),
+            current_version=current_version,
+        )
     changed: dict[str, Any] = {}
     old_email = customer.email
     if "email" in changes:
@@ -213,7 +247,13 @@ def customer_update(
             changed[name] = [str(old), str(value)]
             setattr(customer, name, value)
     if changed:
-        customer.save()
+        # Only the fields this edit changed: order aggregates written meanwhile stay.
+        fields = set(changed) | {"edit_version", "updated_at"}
+        if "accepts_marketing" in changed:
+            fields.add("marketing_consent_at")
+        customer.edit_version = F("edit_version") + 1
+        customer.save(update_fields=sorted(fields))
+        customer.refresh_from_db(fields=["edit_version"])
         activity_record(
             store=store, customer=customer, actor=actor, verb="customer.updated", changes=changed
         )

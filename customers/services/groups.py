@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.formats import number_format, sanitize_separators
 from django.utils.translation import gettext as _
@@ -201,7 +202,9 @@ def group_delete(*, store: Store, actor: Any, group: CustomerGroup) -> int:
         if not ids:
             break
         last_pk = ids[-1]
-        Customer.objects.filter(store=store, pk__in=ids).update(group=standard, updated_at=now)
+        Customer.objects.filter(store=store, pk__in=ids).update(
+            group=standard, updated_at=now, edit_version=F("edit_version") + 1
+        )
         ActivityEvent.objects.bulk_create(
             [
                 ActivityEvent(

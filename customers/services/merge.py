@@ -254,7 +254,9 @@ def customer_merge(
     if registered:
         keep.account_type = AccountType.REGISTERED
     keep.user = login
+    keep.edit_version = F("edit_version") + 1  # an open edit form of it must review
     keep.save()
+    keep.refresh_from_db(fields=["edit_version"])
     if login is not None and login.email != keep.email:
         login.email = keep.email  # the login name follows the surviving email
         login.save()

@@ -13,7 +13,8 @@ from storefront_crm.tenancy import permission_required
 from ..forms_addresses import AddressForm
 from ..models import Address, Customer
 from ..services.addresses import address_add, address_delete, address_edit
-from .profile_display import address_lines
+from ..services.customers import EditConflict
+from .profile_display import address_lines, edit_conflict_rows
 
 
 def _address_or_404(customer_id: int, address_id: int) -> Address:
@@ -32,14 +33,33 @@ def _to_addresses(store_slug: str, customer_id: int) -> HttpResponse:
 def _address_form_page(
     request: HttpRequest, customer: Customer, address: Address | None
 ) -> HttpResponse:
+    """A save over an address changed since the form opened shows the difference and a
+    form that saves deliberately over it (as the customer's own edit form does)."""
     form = AddressForm(request.POST if request.method == "POST" else None, address=address)
+    conflict_rows = None
     if request.method == "POST" and form.is_valid():
         store, actor = request.store, request.user
         try:
             if address is None:
                 address_add(store=store, customer=customer, actor=actor, **form.values())
             else:
-                address_edit(store=store, address=address, actor=actor, **form.values())
+                address_edit(
+                    store=store,
+                    address=address,
+                    actor=actor,
+                    expected_fingerprint=form.cleaned_data.get("opened_as") or None,
+                    **form.values(),
+                )
+        except EditConflict as error:
+            conflict_rows = edit_conflict_rows(form, version_field="opened_as")
+            if not conflict_rows:  # the entry is what is saved now: nothing to write
+                messages.success(request, _("Address saved."))
+                return _to_addresses(store.slug, customer.pk)
+            messages.warning(request, error.message)
+            data = request.POST.copy()
+            data["opened_as"] = error.details["current_version"]
+            form = AddressForm(data, address=address)
+            form.is_valid()
         except ServiceError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
@@ -50,8 +70,8 @@ def _address_form_page(
     return render(
         request,
         "customers/addresses/form.html",
-        {"form": form, "customer": customer, "address": address},
-        status=400 if form.is_bound and form.errors else 200,
+        {"form": form, "customer": customer, "address": address, "conflict_rows": conflict_rows},
+        status=409 if conflict_rows else 400 if form.is_bound and form.errors else 200,
     )
 
 

@@ -38,13 +38,20 @@ from ..services.accounts import (
     email_confirmation_send,
     impersonation_refusal,
 )
-from ..services.customers import EmailTaken, customer_create, customer_delete, customer_update
+from ..services.customers import (
+    EditConflict,
+    EmailTaken,
+    customer_create,
+    customer_delete,
+    customer_update,
+)
 from ..services.notes import note_add, note_changeable_by, note_delete, note_edit
 from ..services.tags import customer_tags_add, customer_tags_remove
 from .profile_display import (
     address_lines,
     country_display,
     custom_field_display,
+    edit_conflict_rows,
     event_sentence,
     order_address_lines,
 )
@@ -216,8 +223,10 @@ def _customer_form_page(
     request: HttpRequest, form: CustomerForm, customer: Customer | None
 ) -> HttpResponse:
     """Bind, call the service, turn its errors into field errors (an email another
-    customer has links to that customer)."""
+    customer has links to that customer). A save over a newer version shows the
+    difference and a form that saves deliberately over it."""
     taken_by = None
+    conflict_rows = None
     if request.method == "POST" and form.is_valid():
         store, actor = request.store, request.user
         try:
@@ -225,8 +234,26 @@ def _customer_form_page(
                 saved = customer_create(store=store, actor=actor, **form.values())
             else:
                 saved = customer_update(
-                    store=store, customer=customer, actor=actor, **form.values()
+                    store=store,
+                    customer=customer,
+                    actor=actor,
+                    expected_version=form.cleaned_data.get("edit_version"),
+                    **form.values(),
                 )
+        except EditConflict as error:
+            assert customer is not None
+            conflict_rows = edit_conflict_rows(form, version_field="edit_version")
+            if not conflict_rows:  # the entry is what is saved now: nothing to write
+                messages.success(request, _("Customer saved."))
+                return profile_redirect(customer, store.slug)
+            messages.warning(request, error.message)
+            # The review's form carries the version it showed: saving it is deliberate.
+            data = request.POST.copy()
+            data["edit_version"] = str(error.details["current_version"])
+            form = CustomerForm(
+                data, store=store, customer=customer, custom_fields=form.custom_fields
+            )
+            form.is_valid()
         except EmailTaken as error:
             form.add_error("email", error.message)
             taken_by = error.details.get("customer")
@@ -237,11 +264,12 @@ def _customer_form_page(
                 request, _("Customer added.") if customer is None else _("Customer saved.")
             )
             return profile_redirect(saved, store.slug)
+    status = 409 if conflict_rows else 400 if form.is_bound and form.errors else 200
     return render(
         request,
         "customers/profile/form.html",
-        {"form": form, "customer": customer, "taken_by": taken_by},
-        status=400 if form.is_bound and form.errors else 200,
+        {"form": form, "customer": customer, "taken_by": taken_by, "conflict_rows": conflict_rows},
+        status=status,
     )
 
 

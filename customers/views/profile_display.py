@@ -5,7 +5,8 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.utils import translation
+from django import forms
+from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -283,3 +284,35 @@ def order_address_lines(data: dict[str, Any] | None) -> list[str]:
     parts = {key: str(value) for key, value in (data or {}).items() if key in ADDRESS_PARTS}
     address = Address(**parts)
     return address_lines(address) + ([address.phone] if address.phone else [])
+
+
+# --- Reviewing an edit that met a newer version ---------------------------------------
+
+
+def _shown(field: forms.Field, value: Any) -> str:
+    """A form value as the member reads it, for the review of a conflicting edit."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(field, forms.ModelChoiceField):
+        row = value if hasattr(value, "pk") else field.queryset.filter(pk=value).first()
+        return str(row) if row is not None else "—"
+    if isinstance(field, forms.ChoiceField):
+        return str(dict(field.choices).get(value, value))
+    return str(formats.localize(value))
+
+
+def edit_conflict_rows(form: forms.Form, *, version_field: str) -> list[dict[str, str]]:
+    """The fields whose value saved now differs from the member's entry: label, the value
+    saved now and theirs. ``form`` is bound to the entry, its initial values are the row
+    as it is now; ``version_field`` is the hidden field that carries the version."""
+    return [
+        {
+            "label": str(form.fields[name].label),
+            "saved": _shown(form.fields[name], form.get_initial_for_field(form.fields[name], name)),
+            "yours": _shown(form.fields[name], form.cleaned_data.get(name)),
+        }
+        for name in form.changed_data
+        if name != version_field
+    ]
