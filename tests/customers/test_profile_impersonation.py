@@ -140,3 +140,24 @@ def test_a_spent_link_says_so_already_on_get(client, store, owner):
     page = Client().get(path)
 
     assert page.status_code == 400 and b"already used or has expired" in page.content
+
+
+def test_a_link_for_one_store_is_refused_at_another_with_a_same_email_customer(
+    client, store, unscoped
+):
+    # Given a customer of store A and a customer with the same email in store B
+    from sesame.utils import get_user
+
+    other = StoreFactory(slug="delta")
+    customer = CustomerFactory(store=store, account_type="registered", email="same@example.com")
+    CustomerFactory(store=other, account_type="registered", email="same@example.com")
+    _staff, response = start(client, store, customer)
+    token = parse_qs(urlparse(response["Location"]).query)["sesame"][0]
+
+    # When the link issued at A is used at B, then B's page refuses it...
+    assert Client().post(f"/shop/{other.slug}/login/", {"sesame": token}).status_code == 400
+    # ...and the token itself is worthless under B's scope (it is bound to A's, not to a
+    # shared one), while still valid under A's.
+    assert shop_scope(store) != shop_scope(other)
+    assert get_user(token, scope=shop_scope(other), update_last_login=False) is None
+    assert get_user(token, scope=shop_scope(store), update_last_login=False) is not None
